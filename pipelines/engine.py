@@ -1,0 +1,324 @@
+"""The pipelines' public API: load a store (or a folder of CSVs), build the marts, answer KPIs.
+
+The dashboard and the CLI only talk to `Engine`: they ask for named KPIs over a `KpiQuery` and
+render what comes back.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines.contract import Kpi, load
+from pipelines.marts import build_marts
+from pipelines.metrics import GRAINS, ResolvedKpi, kpi_sql, params_for
+from pipelines.staging import quote
+from pipelines.staging.sources import InputError, open_source, stage
+from pipelines.store import Store
+
+EVENT_DATES = {
+    # the dates on which something happened (not plans): the data's "now" is the latest of them
+    "fct_production_daily": ["day"],
+    "fct_downtime_daily": ["day"],
+    "fct_order_lines": ["order_date", "delivered_date"],
+    "fct_inventory_daily": ["snapshot_date"],
+    "fct_feedback_daily": ["response_date"],
+}
+
+
+@dataclass(frozen=True)
+class KpiQuery:
+    """A scope for KPIs. Dates are inclusive; None means the data's own range and as-of date."""
+
+    start: date | None = None
+    end: date | None = None
+    as_of: date | None = None
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    by: tuple[str, ...] = ()
+    grain: str | None = None
+    kpis: tuple[str, ...] | None = None
+
+    @staticmethod
+    def make(filters: dict[str, list[str] | tuple[str, ...]] | None = None, **kw) -> KpiQuery:
+        f = tuple(sorted((k, tuple(sorted(v))) for k, v in (filters or {}).items() if v))
+        for key in ("by", "kpis"):
+            if kw.get(key) is not None:
+                kw[key] = tuple(kw[key])
+        return KpiQuery(filters=f, **kw)
+
+    @property
+    def filter_dict(self) -> dict[str, tuple[str, ...]]:
+        return dict(self.filters)
+
+
+@dataclass
+class DataInfo:
+    start: date | None
+    end: date | None
+    as_of: date | None
+    rows: dict[str, int] = field(default_factory=dict)
+    columns_with_values: set[str] = field(default_factory=set)  # "table.column"
+
+
+class Engine:
+    """KPIs over a store (refreshing as batches land) or over a folder of canonical CSVs."""
+
+    def __init__(self, store: Store | None = None, csv_dir: Path | None = None, threads: int = 2):
+        self.store = store
+        self.csv_dir = csv_dir
+        self.threads = threads
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._version: tuple[str, ...] | None = None
+        self.info = DataInfo(None, None, None)
+        self.csv_rejects: dict[str, int] = {}
+        self.refresh()
+
+    @classmethod
+    def from_store(cls, root: Path | str) -> Engine:
+        return cls(store=Store(root))
+
+    @classmethod
+    def from_csv_dir(cls, folder: Path | str) -> Engine:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise InputError(f"{folder}: no such folder")
+        return cls(csv_dir=folder)
+
+    # ------------------------------------------------------------------ building
+
+    @property
+    def version(self) -> tuple[str, ...] | None:
+        return self._version
+
+    def refresh(self) -> bool:
+        """Rebuild the marts if the store changed since the last build. True if rebuilt."""
+        version = self.store.version() if self.store else ("csv",)
+        if version == self._version:
+            return False
+        with self._lock:
+            if version == self._version:
+                return False
+            for attempt in range(3):
+                try:
+                    con = self._build()
+                    break
+                except duckdb.IOException:
+                    # a batch was deleted while we read it: list the batches again
+                    if attempt == 2:
+                        raise
+                    version = self.store.version() if self.store else version
+            old, self._con = self._con, con
+            self._version = version
+            if old is not None:
+                old.close()
+        return True
+
+    def _new_connection(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(
+            config={
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+                "threads": self.threads,
+            }
+        )
+        return con
+
+    def _build(self) -> duckdb.DuckDBPyConnection:
+        con = self._new_connection()
+        reg = load()
+        if self.store is not None:
+            for name, table in reg.tables.items():
+                files = self.store.files(name)
+                canonical = ", ".join(quote(c) for c in table.columns)
+                if not files:
+                    empty = ", ".join(
+                        f"cast(null as {c.sql_type}) as {quote(c.name)}"
+                        for c in table.columns.values()
+                    )
+                    con.execute(f"create or replace view stg_{name} as select {empty} where false")
+                    continue
+                file_list = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+                dedupe = ""
+                if len(files) > 1:
+                    # the newest batch wins for a key that several batches carry
+                    keys = ", ".join(quote(k) for k in table.key)
+                    dedupe = f"qualify row_number() over (partition by {keys} order by _batch desc) = 1"
+                con.execute(
+                    f"create or replace view stg_{name} as select _line, _batch, {canonical} "
+                    f"from read_parquet({file_list}, union_by_name = true) {dedupe}"
+                )
+        else:
+            self.csv_rejects = {}
+            for name, table in reg.tables.items():
+                path = self.csv_dir / f"{name}.csv"
+                if path.exists():
+                    source = open_source(path, name)
+                    stage(source, con, f"staged_{name}")
+                    canonical = ", ".join(quote(c) for c in table.columns)
+                    con.execute(
+                        f"create or replace table stg_{name} as select _line, 'csv' as _batch, "
+                        f"{canonical} from staged_{name} where _errors is null"
+                    )
+                    rejected = con.execute(
+                        f"select count(*) from staged_{name} where _errors is not null"
+                    ).fetchone()[0]
+                    rejected += con.execute(
+                        f"select count(distinct _line) from raw_{name}_rejects"
+                    ).fetchone()[0]
+                    if rejected:
+                        self.csv_rejects[name] = rejected
+                else:
+                    empty = ", ".join(
+                        f"cast(null as {c.sql_type}) as {quote(c.name)}"
+                        for c in table.columns.values()
+                    )
+                    con.execute(f"create or replace table stg_{name} as select {empty} where false")
+        build_marts(con)
+        self.info = self._data_info(con)
+        return con
+
+    def _data_info(self, con: duckdb.DuckDBPyConnection) -> DataInfo:
+        reg = load()
+        present: set[str] = set()
+        rows: dict[str, int] = {}
+        for name, table in reg.tables.items():
+            counts = con.execute(
+                "select count(*), "
+                + ", ".join(f"count({quote(c)})" for c in table.columns)
+                + f" from stg_{name}"
+            ).fetchone()
+            rows[name] = counts[0]
+            present |= {f"{name}.{c}" for c, n in zip(table.columns, counts[1:], strict=True) if n}
+        lows, highs = [], []
+        for mart, cols in EVENT_DATES.items():
+            for c in cols:
+                lo, hi = con.execute(f"select min({c}), max({c}) from {mart}").fetchone()
+                if lo is not None:
+                    lows.append(lo)
+                    highs.append(hi)
+        lo, hi = con.execute("select min(promised_date), max(promised_date) from fct_order_lines").fetchone()
+        if lo is not None:
+            lows.append(lo)
+        start = min(lows) if lows else None
+        end = max(highs) if highs else None
+        return DataInfo(start=start, end=end, as_of=end, rows=rows, columns_with_values=present)
+
+    # ------------------------------------------------------------------ asking
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor on the current build (for read-only queries by the UI's helpers)."""
+        con = self._con
+        if con is None:
+            raise RuntimeError("engine not built")
+        return con.cursor()
+
+    def missing_columns(self, kpi: Kpi) -> list[str]:
+        """The needed input columns that hold no value in the data (empty = computable)."""
+        have = self.info.columns_with_values
+        missing = []
+        for alts in kpi.needed_columns():
+            if not any(a in have for a in alts):
+                missing.append(" or ".join(alts))
+        return missing
+
+    def resolve(self, kpi: Kpi) -> ResolvedKpi | None:
+        if self.missing_columns(kpi):
+            return None
+        fb = kpi.fallback
+        if fb and not any(c in self.info.columns_with_values for c in fb.when_missing):
+            return ResolvedKpi(kpi, fb.unit, fb.numerator, fb.denominator)
+        return ResolvedKpi(kpi, kpi.unit, kpi.numerator, kpi.denominator)
+
+    def resolve_query(self, q: KpiQuery) -> KpiQuery:
+        """Fill a query's open ends from the data: range, as-of date."""
+        info = self.info
+        end = q.end or info.end or date.today()
+        start = q.start or info.start or end
+        as_of = q.as_of or info.as_of or end
+        return replace(q, start=start, end=end, as_of=as_of)
+
+    def previous(self, q: KpiQuery) -> KpiQuery:
+        """The period of equal length just before q's (for deltas)."""
+        q = self.resolve_query(q)
+        length = (q.end - q.start).days + 1
+        return replace(q, start=q.start - timedelta(days=length), end=q.start - timedelta(days=1))
+
+    def kpis(self, q: KpiQuery, with_previous: bool = False) -> pd.DataFrame:
+        """KPIs for a scope, long format: one row per KPI × group × period (× window).
+
+        Columns: metric, <by dims>, period (when grain), value, numerator, denominator, unit,
+        label, area, direction, target, available, missing, and `window` ('current' |
+        'previous') when with_previous.
+        """
+        reg = load()
+        q = self.resolve_query(q)
+        if q.grain is not None and q.grain not in GRAINS:
+            raise InputError(f"unknown grain {q.grain!r}; use one of: {', '.join(GRAINS)}")
+        dims = set(reg.dims())
+        for d in (*q.by, *q.filter_dict):
+            if d not in dims:
+                raise InputError(f"unknown dimension {d!r}; use one of: {', '.join(sorted(dims))}")
+        wanted = [reg.kpis[k] for k in (q.kpis or reg.kpis)]
+        resolved, unavailable = [], []
+        for k in wanted:
+            rk = self.resolve(k)
+            if rk is None:
+                unavailable.append(k)
+            elif all(set(q.by) <= set(reg.marts[m].dims) | {"_"} for m in self._marts_of(rk)):
+                resolved.append(rk)
+        windows = [(q.start, q.end)]
+        if with_previous:
+            p = self.previous(q)
+            windows.append((p.start, p.end))
+        frames = []
+        if resolved:
+            sql = kpi_sql(resolved, len(windows), q.by, q.grain, q.filter_dict)
+            params = params_for(sql, windows, q.as_of, q.filter_dict)
+            cur = self.cursor()
+            try:
+                df = cur.execute(sql, params).df()
+            finally:
+                cur.close()
+            units = {rk.id: rk.unit for rk in resolved}
+            df["unit"] = df["metric"].map(units)
+            df["available"] = True
+            df["missing"] = [[] for _ in range(len(df))]
+            frames.append(df)
+        grouped = bool(q.by) or q.grain is not None
+        if unavailable and not grouped:
+            rows = []
+            for w in range(len(windows)):
+                for k in unavailable:
+                    rows.append({"metric": k.id, "_window": w, "value": None, "numerator": None,
+                                 "denominator": None, "unit": k.unit, "available": False,
+                                 "missing": self.missing_columns(k)})
+            frames.append(pd.DataFrame(rows))
+        if not frames:
+            return pd.DataFrame(columns=["metric", "value", "numerator", "denominator", "unit"])
+        out = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(
+            len(f) for f in frames) else frames[0]
+        order = {k.id: i for i, k in enumerate(wanted)}
+        out["_order"] = out["metric"].map(order)
+        out["label"] = out["metric"].map({k.id: k.label for k in wanted})
+        out["area"] = out["metric"].map({k.id: k.area for k in wanted})
+        out["direction"] = out["metric"].map({k.id: k.direction for k in wanted})
+        out["target"] = out["metric"].map({k.id: k.target for k in wanted})
+        sort_cols = ["_window", "_order", *q.by] + (["_period"] if q.grain else [])
+        out = out.sort_values(sort_cols, kind="stable").reset_index(drop=True)
+        out = out.rename(columns={"_period": "period"})
+        if with_previous:
+            out["window"] = out["_window"].map({0: "current", 1: "previous"})
+        out = out.drop(columns=[c for c in ("_window", "_order", "days") if c in out.columns])
+        if not q.grain and "period" in out.columns:
+            out = out.drop(columns=["period"])
+        return out
+
+    @staticmethod
+    def _marts_of(rk: ResolvedKpi) -> set[str]:
+        return {p.mart for p in (rk.numerator, rk.denominator) if p is not None}

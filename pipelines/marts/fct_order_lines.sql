@@ -1,0 +1,65 @@
+-- grain: one row per order line that is not cancelled, with its delivered quantity and resolved unit cost
+with orders as (
+    select * from stg_orders
+    where coalesce(lower(status), '') <> 'cancelled'
+),
+
+snapshot_costs as (
+    select product, snapshot_date, avg(unit_cost) as unit_cost
+    from stg_inventory_snapshots
+    where unit_cost is not null
+    group by all
+),
+
+earliest_costs as (
+    select product, arg_min(unit_cost, snapshot_date) as unit_cost
+    from snapshot_costs
+    group by product
+),
+
+delivered as (
+    select
+        *,
+        -- a delivered line without qty_delivered counts as delivered in full (spec §1)
+        case when delivered_date is not null then coalesce(qty_delivered, qty_ordered) end
+            as qty_delivered_eff
+    from orders
+),
+
+costed as (
+    select
+        d.*,
+        coalesce(d.unit_cost, asof_cost.unit_cost, earliest_costs.unit_cost) as resolved_unit_cost
+    from delivered as d
+    asof left join snapshot_costs as asof_cost
+        on d.product = asof_cost.product and d.delivered_date >= asof_cost.snapshot_date
+    left join earliest_costs
+        on d.product = earliest_costs.product
+),
+
+final as (
+    select
+        cast(c.order_id as varchar) as order_id,
+        cast(c.line_no as double) as line_no,
+        cast(c.plant as varchar) as plant,
+        cast(c.customer as varchar) as customer,
+        cast(c.product as varchar) as product,
+        cast(p.production_type as varchar) as production_type,
+        cast(c.region as varchar) as region,
+        cast(c.order_date as date) as order_date,
+        cast(c.promised_date as date) as promised_date,
+        cast(c.delivered_date as date) as delivered_date,
+        cast(c.qty_ordered as double) as qty_ordered,
+        cast(c.qty_delivered_eff as double) as qty_delivered_eff,
+        cast(least(c.qty_delivered_eff, c.qty_ordered) as double) as filled_qty,
+        c.qty_delivered_eff >= c.qty_ordered as is_in_full,
+        cast(c.delivered_date - c.order_date as double) as cycle_days,
+        cast(c.unit_price as double) as unit_price,
+        cast(c.resolved_unit_cost as double) as unit_cost,
+        cast(c.qty_delivered_eff * c.unit_price as double) as revenue,
+        cast(c.qty_delivered_eff * c.resolved_unit_cost as double) as cogs
+    from costed as c
+    left join dim_product as p on c.product = p.product
+)
+
+select * from final

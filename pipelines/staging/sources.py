@@ -1,0 +1,188 @@
+"""Raw sources: canonical CSV files exposed to DuckDB as all-VARCHAR relations with file line numbers."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pipelines.contract import load
+from pipelines.staging import quote, staging_sql
+
+
+class InputError(Exception):
+    """A file or argument that cannot be used; the message is one line for the user."""
+
+
+@dataclass
+class Source:
+    path: Path
+    table: str
+    header: list[str]  # normalised names, in file order
+
+    @property
+    def canonical(self) -> list[str]:
+        cols = load().tables[self.table].columns
+        return [h for h in self.header if h in cols]
+
+    @property
+    def extra(self) -> list[str]:
+        cols = load().tables[self.table].columns
+        return [h for h in self.header if h not in cols]
+
+
+def normalise(name: str) -> str:
+    return name.strip().lstrip("\ufeff").strip().lower()
+
+
+def table_of(path: Path) -> str:
+    tables = load().tables
+    stem = path.name.split(".")[0].lower()
+    if stem not in tables:
+        raise InputError(
+            f"{path.name}: cannot tell which table this is; name the file after one of: "
+            + ", ".join(tables)
+        )
+    return stem
+
+
+def read_header(path: Path) -> list[str]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            row = next(csv.reader(f), None)
+    except UnicodeDecodeError:
+        raise InputError(f"{path.name}: not UTF-8 text (save it as UTF-8 CSV)") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    if not row or not any(c.strip() for c in row):
+        raise InputError(f"{path.name}: the file is empty (no header row)")
+    names = [normalise(c) for c in row]
+    seen = set()
+    for n in names:
+        if n in seen:
+            raise InputError(f"{path.name}: the header repeats the column {n!r}")
+        seen.add(n)
+    return names
+
+
+def open_source(path: Path, table: str | None = None) -> Source:
+    """Check a canonical CSV's header against the contract; refuse it if required columns lack."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    table = table or table_of(path)
+    header = read_header(path)
+    t = load().tables[table]
+    missing = [c for c in t.required if c not in header]
+    missing_groups = [g for g in t.one_of if not any(c in header for c in g)]
+    if missing or missing_groups:
+        parts = []
+        if missing:
+            parts.append("missing required column(s): " + ", ".join(missing))
+        for g in missing_groups:
+            parts.append("needs one of the columns: " + ", ".join(g))
+        raise InputError(f"{path.name} ({table}): " + "; ".join(parts))
+    return Source(path=path, table=table, header=header)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+STRUCTURAL_REASONS = {
+    "MISSING COLUMNS": "row has fewer fields than the header",
+    "TOO MANY COLUMNS": "row has more fields than the header",
+    "UNQUOTED VALUE": "badly quoted value",
+    "LINE SIZE OVER MAXIMUM": "line is too long",
+    "INVALID ENCODING": "not valid UTF-8 text",
+    "INVALID STATE": "unreadable CSV row",
+    "CAST": "unreadable value",
+}
+
+
+def load_raw(source: Source, con: duckdb.DuckDBPyConnection) -> str:
+    """Load the file into the temp table `raw_<table>` (all VARCHAR) and return its name.
+
+    Rows the CSV reader cannot split (wrong number of fields, bad quoting) go to the temp table
+    `raw_<table>_rejects` (_line, column, value, reason). `_line` is the row's number in the file
+    with the header as line 1, as a spreadsheet numbers it.
+    """
+    name = f"raw_{source.table}"
+    names = ", ".join(sql_literal(h) for h in source.header)
+    read = (
+        f"read_csv({sql_literal(str(source.path))}, header = true, all_varchar = true, "
+        f"names = [{names}], delim = ',', quote = '\"', escape = '\"', "
+        f"compression = 'none', strict_mode = true, "
+        f"store_rejects = true, rejects_table = 'andon_reject_errors', "
+        f"rejects_scan = 'andon_reject_scans', rejects_limit = 0)"
+    )
+    try:
+        con.execute(
+            f"create or replace temp table {name}_k as select row_number() over () as _k, * from {read}"
+        )
+    except duckdb.Error as e:
+        msg = str(e).strip().splitlines()[0]
+        raise InputError(f"{source.path.name}: cannot read as CSV: {msg}") from None
+    scan = con.execute("select max(scan_id) from andon_reject_scans").fetchone()[0]
+    reasons = " ".join(
+        f"when {sql_literal(k)} then {sql_literal(v)}" for k, v in STRUCTURAL_REASONS.items()
+    )
+    con.execute(
+        f"""create or replace temp table {name}_rejects as
+        select cast(line as bigint) as _line, cast(column_name as varchar) as "column",
+               cast(csv_line as varchar) as value,
+               case cast(error_type as varchar) {reasons} else 'unreadable row' end
+                   || ' (' || error_message || ')' as reason
+        from andon_reject_errors where scan_id = ?""",
+        [scan],
+    )
+    # accepted row k sits on line k + 1 + (number of rejected lines before it):
+    # with rejected lines r_1 < r_2 < ..., that count is #{i : r_i - i <= k}
+    con.execute(
+        f"""create or replace temp table {name}_shift as
+        select t, max(i) as shift from (
+            select _line - row_number() over (order by _line) as t,
+                   row_number() over (order by _line) as i
+            from (select distinct _line from {name}_rejects)
+        ) group by t"""
+    )
+    if con.execute(f"select count(*) from {name}_shift").fetchone()[0] == 0:
+        con.execute(
+            f"create or replace temp view {name} as select _k + 1 as _line, * exclude (_k) from {name}_k"
+        )
+    else:
+        con.execute(
+            f"""create or replace temp view {name} as
+            select r._k + 1 + coalesce(s.shift, 0) as _line, r.* exclude (_k)
+            from {name}_k as r asof left join {name}_shift as s on r._k >= s.t"""
+        )
+    return name
+
+
+def sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def stage(source: Source, con: duckdb.DuckDBPyConnection, into: str) -> None:
+    """Stage a source into the temp table `into`: typed canonical columns, `_line`, `_errors`,
+    and the source's extra (non-contract) columns as VARCHAR, kept aside."""
+    raw = load_raw(source, con)
+    table = load().tables[source.table]
+    sql = staging_sql(table, raw, source.canonical)
+    extras = ", ".join(f"r.{quote(c)}" for c in source.extra)
+    if extras:
+        sql = (
+            f"select s.*, {extras} from ({sql}) as s join {raw} as r on s._line = r._line"
+        )
+    try:
+        con.execute(f"create or replace temp table {quote(into)} as {sql}")
+    except duckdb.Error as e:
+        msg = str(e).splitlines()[0]
+        raise InputError(f"{source.path.name}: cannot parse as CSV: {msg}") from None
