@@ -143,12 +143,16 @@ class Engine:
                     )
                     con.execute(f"create or replace view stg_{name} as select {empty} where false")
                     continue
-                file_list = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+                file_list = (
+                    "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+                )
                 dedupe = ""
                 if len(files) > 1:
                     # the newest batch wins for a key that several batches carry
                     keys = ", ".join(quote(k) for k in table.key)
-                    dedupe = f"qualify row_number() over (partition by {keys} order by _batch desc) = 1"
+                    dedupe = (
+                        f"qualify row_number() over (partition by {keys} order by _batch desc) = 1"
+                    )
                 con.execute(
                     f"create or replace view stg_{name} as select _line, _batch, {canonical} "
                     f"from read_parquet({file_list}, union_by_name = true) {dedupe}"
@@ -202,7 +206,9 @@ class Engine:
                 if lo is not None:
                     lows.append(lo)
                     highs.append(hi)
-        lo, hi = con.execute("select min(promised_date), max(promised_date) from fct_order_lines").fetchone()
+        lo, hi = con.execute(
+            "select min(promised_date), max(promised_date) from fct_order_lines"
+        ).fetchone()
         if lo is not None:
             lows.append(lo)
         start = min(lows) if lows else None
@@ -295,14 +301,26 @@ class Engine:
             rows = []
             for w in range(len(windows)):
                 for k in unavailable:
-                    rows.append({"metric": k.id, "_window": w, "value": None, "numerator": None,
-                                 "denominator": None, "unit": k.unit, "available": False,
-                                 "missing": self.missing_columns(k)})
+                    rows.append(
+                        {
+                            "metric": k.id,
+                            "_window": w,
+                            "value": None,
+                            "numerator": None,
+                            "denominator": None,
+                            "unit": k.unit,
+                            "available": False,
+                            "missing": self.missing_columns(k),
+                        }
+                    )
             frames.append(pd.DataFrame(rows))
         if not frames:
             return pd.DataFrame(columns=["metric", "value", "numerator", "denominator", "unit"])
-        out = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(
-            len(f) for f in frames) else frames[0]
+        out = (
+            pd.concat([f for f in frames if len(f)], ignore_index=True)
+            if any(len(f) for f in frames)
+            else frames[0]
+        )
         order = {k.id: i for i, k in enumerate(wanted)}
         out["_order"] = out["metric"].map(order)
         out["label"] = out["metric"].map({k.id: k.label for k in wanted})
@@ -312,6 +330,8 @@ class Engine:
         sort_cols = ["_window", "_order", *q.by] + (["_period"] if q.grain else [])
         out = out.sort_values(sort_cols, kind="stable").reset_index(drop=True)
         out = out.rename(columns={"_period": "period"})
+        if q.grain:
+            out["period"] = pd.to_datetime(out["period"]).dt.date
         if with_previous:
             out["window"] = out["_window"].map({0: "current", 1: "previous"})
         out = out.drop(columns=[c for c in ("_window", "_order", "days") if c in out.columns])

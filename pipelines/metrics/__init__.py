@@ -130,10 +130,16 @@ def kpi_sql(
     )
     measure_cols = ", ".join(f"{name}.{quote(c)}" for name, _, cs in ctes for c in cs)
 
-    window_start = "case keys._window " + " ".join(
-        f"when {i} then $start_{i}" for i in range(n_windows)) + " end"
-    window_end = "case keys._window " + " ".join(
-        f"when {i} then $end_{i}" for i in range(n_windows)) + " end"
+    window_start = (
+        "case keys._window "
+        + " ".join(f"when {i} then $start_{i}" for i in range(n_windows))
+        + " end"
+    )
+    window_end = (
+        "case keys._window "
+        + " ".join(f"when {i} then $end_{i}" for i in range(n_windows))
+        + " end"
+    )
     if grain is None:
         days = f"cast(({window_end}) - ({window_start}) + 1 as double)"
     else:
@@ -179,8 +185,9 @@ final as (
 select * from final"""
 
 
-def params_for(sql: str, windows: list[tuple[date, date]], as_of: date,
-               filters: dict[str, tuple[str, ...]]) -> dict:
+def params_for(
+    sql: str, windows: list[tuple[date, date]], as_of: date, filters: dict[str, tuple[str, ...]]
+) -> dict:
     params: dict = {"as_of": as_of}
     for i, (s, e) in enumerate(windows):
         params[f"start_{i}"] = s

@@ -59,9 +59,10 @@ def staging_sql(table: Table, source: str, present: list[str]) -> str:
             raw_cols.append(f"nullif(trim({quote(name)}), '') as {quote(name + '__raw')}")
         else:
             raw_cols.append(f"cast(null as varchar) as {quote(name + '__raw')}")
-    row_text = " || chr(31) || ".join(
-        f"coalesce({quote(n)}, '')" for n in table.columns if n in present
-    ) or "''"
+    row_text = (
+        " || chr(31) || ".join(f"coalesce({quote(n)}, '')" for n in table.columns if n in present)
+        or "''"
+    )
 
     # step 1: cast
     typed_cols = []
@@ -85,8 +86,10 @@ def staging_sql(table: Table, source: str, present: list[str]) -> str:
         typed = quote(name)
         if col.type in TYPE_REASON:
             checks.append(
-                (f"{raw} is not null and {typed} is null",
-                 _error(name, raw, sql_str(TYPE_REASON[col.type])))
+                (
+                    f"{raw} is not null and {typed} is null",
+                    _error(name, raw, sql_str(TYPE_REASON[col.type])),
+                )
             )
         if col.required:
             checks.append(
@@ -94,36 +97,45 @@ def staging_sql(table: Table, source: str, present: list[str]) -> str:
             )
         if col.min is not None:
             checks.append(
-                (f"{typed} < {_num(col.min)}",
-                 _error(name, raw, sql_str(f"must be ≥ {col.min:g}")))
+                (f"{typed} < {_num(col.min)}", _error(name, raw, sql_str(f"must be ≥ {col.min:g}")))
             )
         if col.min_exclusive is not None:
             checks.append(
-                (f"{typed} <= {_num(col.min_exclusive)}",
-                 _error(name, raw, sql_str(f"must be > {col.min_exclusive:g}")))
+                (
+                    f"{typed} <= {_num(col.min_exclusive)}",
+                    _error(name, raw, sql_str(f"must be > {col.min_exclusive:g}")),
+                )
             )
         if col.max is not None:
             checks.append(
-                (f"{typed} > {_num(col.max)}",
-                 _error(name, raw, sql_str(f"must be ≤ {col.max:g}")))
+                (f"{typed} > {_num(col.max)}", _error(name, raw, sql_str(f"must be ≤ {col.max:g}")))
             )
         if col.values:
             allowed = ", ".join(sql_str(v) for v in col.values)
             checks.append(
-                (f"{typed} is not null and {typed} not in ({allowed})",
-                 _error(name, raw, sql_str("must be one of: " + ", ".join(col.values))))
+                (
+                    f"{typed} is not null and {typed} not in ({allowed})",
+                    _error(name, raw, sql_str("must be one of: " + ", ".join(col.values))),
+                )
             )
     for group in table.one_of:
         cond = " and ".join(f"{quote(c)} is null" for c in group)
         checks.append(
-            (cond, _error(group[0], "null", sql_str("needs a value in one of: " + ", ".join(group))))
+            (
+                cond,
+                _error(group[0], "null", sql_str("needs a value in one of: " + ", ".join(group))),
+            )
         )
     for rule in table.rules:
         value = " || ', ' || ".join(
             f"{sql_str(c + '=')} || coalesce(cast({quote(c)} as varchar), '')" for c in rule.columns
         )
-        checks.append((f"coalesce(not ({rule.check}), false)",
-                       _error(rule.columns[0], value, sql_str(rule.reason))))
+        checks.append(
+            (
+                f"coalesce(not ({rule.check}), false)",
+                _error(rule.columns[0], value, sql_str(rule.reason)),
+            )
+        )
 
     any_error = " or ".join(f"coalesce({c}, false)" for c, _ in checks) or "false"
     row_errors = ", ".join(f"case when coalesce({c}, false) then {e} end" for c, e in checks)
@@ -140,14 +152,14 @@ with source as (
 ),
 
 typed as (
-    select _line, _row_text, {", ".join(typed_cols)}, {", ".join(
-        quote(n + "__raw") for n in table.columns)}
+    select _line, _row_text, {", ".join(typed_cols)}, {
+        ", ".join(quote(n + "__raw") for n in table.columns)
+    }
     from source
 ),
 
 derived as (
-    select _line, {", ".join(derived_cols)}, {", ".join(
-        quote(n + "__raw") for n in table.columns)}
+    select _line, {", ".join(derived_cols)}, {", ".join(quote(n + "__raw") for n in table.columns)}
     from typed
 ),
 
@@ -170,12 +182,15 @@ final as (
         {canonical},
         case
             when _has_error then list_filter([{row_errors}], lambda e: e is not null)
-            when _key_rank > 1 then [{_error(
-                table.key[0],
-                key_text,
-                "'duplicate key (' || " + sql_str(", ".join(table.key))
-                + " || '), first seen on line ' || cast(_key_first_line as varchar)",
-            )}]
+            when _key_rank > 1 then [{
+        _error(
+            table.key[0],
+            key_text,
+            "'duplicate key (' || "
+            + sql_str(", ".join(table.key))
+            + " || '), first seen on line ' || cast(_key_first_line as varchar)",
+        )
+    }]
         end as _errors
     from keyed
 )

@@ -178,9 +178,7 @@ def stage(source: Source, con: duckdb.DuckDBPyConnection, into: str) -> None:
     sql = staging_sql(table, raw, source.canonical)
     extras = ", ".join(f"r.{quote(c)}" for c in source.extra)
     if extras:
-        sql = (
-            f"select s.*, {extras} from ({sql}) as s join {raw} as r on s._line = r._line"
-        )
+        sql = f"select s.*, {extras} from ({sql}) as s join {raw} as r on s._line = r._line"
     try:
         con.execute(f"create or replace temp table {quote(into)} as {sql}")
     except duckdb.Error as e:

@@ -24,7 +24,14 @@ import duckdb
 
 from pipelines.contract import load
 from pipelines.staging import quote
-from pipelines.staging.sources import InputError, Source, file_sha256, open_source, sql_literal, stage
+from pipelines.staging.sources import (
+    InputError,
+    Source,
+    file_sha256,
+    open_source,
+    sql_literal,
+    stage,
+)
 
 DEFAULT_STORE = Path("data")
 MANIFEST = "manifest.json"
@@ -88,7 +95,9 @@ class Store:
         """Changes whenever a batch is added or removed; cheap enough to poll."""
         if not self.batches_dir.is_dir():
             return ()
-        return tuple(sorted(p.name for p in self.batches_dir.iterdir() if not p.name.startswith(".")))
+        return tuple(
+            sorted(p.name for p in self.batches_dir.iterdir() if not p.name.startswith("."))
+        )
 
     def files(self, table: str) -> list[Path]:
         return [b.data_file for b in self.batches() if b.table == table and b.data_file.exists()]
@@ -114,33 +123,50 @@ class Store:
 
     # ------------------------------------------------------------------ writing
 
-    def ingest(self, path: Path | str, table: str | None = None, source_name: str | None = None
-               ) -> IngestResult:
+    def ingest(
+        self, path: Path | str, table: str | None = None, source_name: str | None = None
+    ) -> IngestResult:
         """Validate one canonical CSV and add its accepted rows (and its rejects) as a batch."""
         source = open_source(Path(path), table)
         return self.ingest_source(source, source_name=source_name or source.path.name)
 
-    def ingest_source(self, source: Source, source_name: str, sha256: str | None = None,
-                      mapping: dict | None = None) -> IngestResult:
+    def ingest_source(
+        self,
+        source: Source,
+        source_name: str,
+        sha256: str | None = None,
+        mapping: dict | None = None,
+    ) -> IngestResult:
         sha256 = sha256 or file_sha256(source.path)
         same = self.find_by_hash(source.table, sha256)
         if same is not None:
             m = same.manifest
             return IngestResult(
-                batch_id=same.id, table=source.table, source=source_name,
-                rows_read=m["rows_read"], rows_accepted=m["rows_accepted"],
-                rows_rejected=m["rows_rejected"], duplicate_of=same.id,
+                batch_id=same.id,
+                table=source.table,
+                source=source_name,
+                rows_read=m["rows_read"],
+                rows_accepted=m["rows_accepted"],
+                rows_rejected=m["rows_rejected"],
+                duplicate_of=same.id,
             )
-        con = duckdb.connect(config={"autoinstall_known_extensions": False,
-                                     "autoload_known_extensions": False})
+        con = duckdb.connect(
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        )
         try:
             stage(source, con, "staged")
             return self._write_batch(con, source, source_name, sha256, mapping)
         finally:
             con.close()
 
-    def _write_batch(self, con: duckdb.DuckDBPyConnection, source: Source, source_name: str,
-                     sha256: str, mapping: dict | None) -> IngestResult:
+    def _write_batch(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        source: Source,
+        source_name: str,
+        sha256: str,
+        mapping: dict | None,
+    ) -> IngestResult:
         table = load().tables[source.table]
         now = datetime.now(UTC)
         batch_id = f"{now:%Y%m%dT%H%M%S%f}Z-{source.table}-{sha256[:8]}"
@@ -168,33 +194,35 @@ class Store:
                 f"{sql_literal(str(tmp / 'rejects.parquet'))} (format parquet)"
             )
             trig = ", ".join(sql_literal(t) for t in FORMULA_TRIGGERS)
-            safe = (
-                "case when left(x, 1) in ({t}) then '''' || x else x end"
-            ).format(t=trig)
+            safe = (f"case when left(x, 1) in ({trig}) then '''' || x else x end")
             con.execute(
                 f"""copy (
                     select _line as line, e.column as "column",
-                           {safe.replace('x', 'e.value')} as value, e.reason as reason
+                           {safe.replace("x", "e.value")} as value, e.reason as reason
                     from (select _line, unnest(_errors) as e from rejects)
                     order by line
-                ) to {sql_literal(str(tmp / 'rejects.csv'))} (header, delimiter ',')"""
+                ) to {sql_literal(str(tmp / "rejects.csv"))} (header, delimiter ',')"""
             )
-            accepted = con.execute(
-                "select count(*) from staged where _errors is null"
-            ).fetchone()[0]
+            accepted = con.execute("select count(*) from staged where _errors is null").fetchone()[
+                0
+            ]
             rejected = con.execute("select count(*) from rejects").fetchone()[0]
             reasons = con.execute(
                 """select e.reason, count(*) from (select unnest(_errors) as e from rejects)
                 group by 1 order by 2 desc, 1 limit 5"""
             ).fetchall()
             non_null = [
-                c for c, n in zip(
+                c
+                for c, n in zip(
                     table.columns,
                     con.execute(
-                        "select " + ", ".join(f"count({quote(c)})" for c in table.columns)
+                        "select "
+                        + ", ".join(f"count({quote(c)})" for c in table.columns)
                         + " from staged where _errors is null"
-                    ).fetchone(), strict=True,
-                ) if n
+                    ).fetchone(),
+                    strict=True,
+                )
+                if n
             ]
             manifest = {
                 "id": batch_id,
@@ -218,7 +246,12 @@ class Store:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return IngestResult(
-            batch_id=batch_id, table=source.table, source=source_name,
-            rows_read=manifest["rows_read"], rows_accepted=accepted, rows_rejected=rejected,
-            top_reasons=reasons, rejects_csv=self.batches_dir / batch_id / "rejects.csv",
+            batch_id=batch_id,
+            table=source.table,
+            source=source_name,
+            rows_read=manifest["rows_read"],
+            rows_accepted=accepted,
+            rows_rejected=rejected,
+            top_reasons=reasons,
+            rejects_csv=self.batches_dir / batch_id / "rejects.csv",
         )

@@ -1,0 +1,67 @@
+# Andon: two commands from a fresh clone — `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STORE  ?= data
+PORT   ?= 8501
+
+.PHONY: run test store venv dev-venv chromium lint format bench sample clean-store
+
+$(BIN)/.runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.runtime
+dev-venv: $(BIN)/.dev
+
+# the embedded store, built from the committed sample plant on first use
+$(STORE)/batches: | $(BIN)/.runtime
+	$(BIN)/python -m pipelines ingest sample_data --store $(STORE)
+
+store: $(STORE)/batches
+
+run: venv store
+	@if [ -f dashboard/streamlit_app.py ]; then \
+		echo "Andon on http://localhost:$(PORT)"; \
+		ANDON_STORE=$(STORE) $(BIN)/python -m streamlit run dashboard/streamlit_app.py \
+			--server.port $(PORT) --server.headless true; \
+	else \
+		$(BIN)/python -m pipelines kpis --store $(STORE); \
+	fi
+
+# Debian's chromium for the browser tests (Playwright drives it; its own download does not work offline)
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian chromium for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| { echo "apt-get install chromium failed"; exit 1; }; \
+	else \
+		echo "warning: /usr/bin/chromium missing and not root: browser tests will be skipped"; \
+	fi
+
+lint: dev-venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: dev-venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: dev-venv chromium lint
+	$(BIN)/python -m pytest -q
+
+# benchmarks run on generated large data, outside the test suite: see docs/benchmarks.md
+bench: dev-venv
+	$(BIN)/python benchmarks/run.py
+
+sample: venv
+	$(BIN)/python sample_data/generate.py
+
+clean-store:
+	rm -rf $(STORE)

@@ -1,0 +1,246 @@
+"""The command line: `python -m pipelines ingest|kpis|batches|delete`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from datetime import date
+from pathlib import Path
+
+from pipelines.contract import load
+from pipelines.metrics import GRAINS
+from pipelines.staging.sources import InputError
+from pipelines.store import DEFAULT_STORE, Store
+
+BY_DIMS = ("plant", "line", "product", "production_type", "shift", "customer", "region")
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit status 2, no usage dump
+        raise UsageError(message)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _dims(text: str) -> tuple[str, ...]:
+    dims = tuple(d.strip() for d in text.split(",") if d.strip())
+    bad = [d for d in dims if d not in BY_DIMS]
+    if bad or not dims:
+        raise argparse.ArgumentTypeError(
+            f"unknown dimension {', '.join(bad) or text!r}; use: {', '.join(BY_DIMS)}"
+        )
+    return dims
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="python -m pipelines", description="Andon KPI pipelines")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    ing = sub.add_parser("ingest", help="load canonical CSVs (files or folders) into the store")
+    ing.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ing.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
+
+    k = sub.add_parser("kpis", help="compute KPIs")
+    src = k.add_mutually_exclusive_group()
+    src.add_argument("--store", type=Path, metavar="DIR")
+    src.add_argument("--data", type=Path, metavar="DIR", help="a folder of canonical CSVs")
+    k.add_argument("--from", dest="start", type=_date, metavar="YYYY-MM-DD")
+    k.add_argument("--to", dest="end", type=_date, metavar="YYYY-MM-DD")
+    k.add_argument("--as-of", dest="as_of", type=_date, metavar="YYYY-MM-DD")
+    k.add_argument("--by", type=_dims, default=(), metavar="DIM[,DIM]")
+    k.add_argument("--grain", choices=GRAINS)
+    k.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    b = sub.add_parser("batches", help="list the store's batches")
+    b.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
+
+    d = sub.add_parser("delete", help="roll back (delete) a batch")
+    d.add_argument("batch_id")
+    d.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
+    return p
+
+
+def _csv_files(paths: list[Path]) -> list[Path]:
+    tables = load().tables
+    files = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.suffix == ".csv" and f.stem in tables)
+            if not found:
+                raise InputError(f"{p}: no canonical CSV in this folder ({', '.join(tables)})")
+            files += found
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise InputError(f"{p}: no such file or folder")
+    return files
+
+
+def cmd_ingest(args) -> int:
+    store = Store(args.store)
+    files = _csv_files(args.paths)
+    failed = 0
+    for f in files:
+        try:
+            r = store.ingest(f)
+        except InputError as e:
+            print(f"error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        if r.duplicate_of:
+            print(f"{f.name}: already ingested as batch {r.duplicate_of} (same content); skipped")
+            continue
+        print(
+            f"{f.name} → {r.table}: {r.rows_read} rows read, {r.rows_accepted} accepted, "
+            f"{r.rows_rejected} rejected (batch {r.batch_id})"
+        )
+        for reason, n in r.top_reasons:
+            print(f"    {n:>8} × {reason}")
+        if r.rows_rejected:
+            print(f"    rejected rows with line, column, value and reason: {r.rejects_csv}")
+    return 2 if failed else 0
+
+
+def _fmt(value, unit: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if unit == "%":
+        return f"{value * 100:.1f} %"
+    if abs(value) >= 1000:
+        return f"{value:,.0f} {unit}"
+    return f"{value:,.2f} {unit}"
+
+
+def _clean(v):
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if hasattr(v, "isoformat"):
+        return v.isoformat()[:10]
+    if hasattr(v, "item"):
+        return _clean(v.item())
+    return v
+
+
+def cmd_kpis(args) -> int:
+    from pipelines.engine import Engine, KpiQuery
+
+    if args.start and args.end and args.start > args.end:
+        raise UsageError("--from is after --to")
+    if args.data:
+        engine = Engine.from_csv_dir(args.data)
+        for table, n in engine.csv_rejects.items():
+            print(
+                f"note: {n} row(s) of {table}.csv rejected (ingest the file to see why)",
+                file=sys.stderr,
+            )
+    else:
+        root = args.store or DEFAULT_STORE
+        if not Path(root).is_dir():
+            raise InputError(f"{root}: no store here (run `python -m pipelines ingest` first)")
+        engine = Engine.from_store(root)
+    q = KpiQuery.make(
+        start=args.start, end=args.end, as_of=args.as_of, by=args.by, grain=args.grain
+    )
+    df = engine.kpis(q)
+    by = list(args.by)
+    records = []
+    for row in df.to_dict("records"):
+        rec = {"metric": row["metric"], "value": _clean(row["value"]), "unit": row["unit"]}
+        for d in by:
+            rec[d] = _clean(row.get(d))
+        if args.grain:
+            rec["period"] = _clean(row.get("period"))
+        records.append((rec, row))
+    if args.format == "json":
+        json.dump([r for r, _ in records], sys.stdout, indent=1, ensure_ascii=False)
+        print()
+        for _, row in records:
+            if not row["available"]:
+                print(
+                    f"note: {row['metric']} unavailable, needs {', '.join(row['missing'])}",
+                    file=sys.stderr,
+                )
+    elif args.format == "csv":
+        import csv
+
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        head = ["metric", *by] + (["period"] if args.grain else []) + ["value", "unit", "needs"]
+        w.writerow(head)
+        for rec, row in records:
+            w.writerow(
+                [rec["metric"], *[rec[d] for d in by]]
+                + ([rec["period"]] if args.grain else [])
+                + [
+                    "" if rec["value"] is None else rec["value"],
+                    rec["unit"],
+                    "; ".join(row["missing"]),
+                ]
+            )
+    else:
+        q = engine.resolve_query(q)
+        print(f"KPIs {q.start} … {q.end}, as of {q.as_of}")
+        keys = [*by] + (["period"] if args.grain else [])
+        width = max([len(str(row["label"])) for _, row in records] + [10])
+        for rec, row in records:
+            key = "  ".join(str(rec[k]) for k in keys)
+            text = _fmt(rec["value"], rec["unit"])
+            if not row["available"]:
+                text = "n/a — needs " + ", ".join(row["missing"])
+            print(f"{key + '  ' if key else ''}{row['label']:<{width}}  {text}")
+    return 0
+
+
+def cmd_batches(args) -> int:
+    batches = Store(args.store).batches()
+    if not batches:
+        print("no batches")
+    for b in batches:
+        m = b.manifest
+        print(
+            f"{b.id}  {m['table']:<20} {m['source_file']}  {m['created_at']}  "
+            f"{m['rows_accepted']} accepted, {m['rows_rejected']} rejected"
+        )
+    return 0
+
+
+def cmd_delete(args) -> int:
+    Store(args.store).delete(args.batch_id)
+    print(f"deleted batch {args.batch_id}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return {
+            "ingest": cmd_ingest,
+            "kpis": cmd_kpis,
+            "batches": cmd_batches,
+            "delete": cmd_delete,
+        }[args.command](args)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except OSError as e:
+        print(f"error: {e.filename or ''}: {e.strerror}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

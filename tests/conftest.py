@@ -1,0 +1,40 @@
+"""Shared fixtures: tiny canonical CSV folders written from literal text, and engines over them."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_csvs(folder: Path, **tables: str) -> Path:
+    """Write each keyword as <name>.csv (dedented, blank edge lines removed) into folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in tables.items():
+        (folder / f"{name}.csv").write_text(textwrap.dedent(text).strip() + "\n")
+    return folder
+
+
+@pytest.fixture
+def csv_dir(tmp_path):
+    """A function writing tables into a fresh folder and returning it."""
+    counter = iter(range(1000))
+
+    def make(**tables: str) -> Path:
+        return write_csvs(tmp_path / f"data{next(counter)}", **tables)
+
+    return make
+
+
+def values(df, **where) -> dict:
+    """{metric: value} of a kpis() frame, NaN as None, optionally filtered by column values."""
+    for k, v in where.items():
+        df = df[df[k] == v]
+    out = {}
+    for row in df.to_dict("records"):
+        v = row["value"]
+        out[row["metric"]] = None if v is None or v != v else float(v)
+    return out
