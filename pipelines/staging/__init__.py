@@ -8,7 +8,7 @@ allowed values, cross-column rules, duplicate keys).
 
 from __future__ import annotations
 
-from pipelines.contract import Column, Table, load
+from pipelines.contract import Column, Table
 
 
 def quote(name: str) -> str:
@@ -48,10 +48,18 @@ def _error(column: str, value_sql: str, reason_sql: str) -> str:
     return f"{{'column': {sql_str(column)}, 'value': {value_sql}, 'reason': {reason_sql}}}"
 
 
-def staging_sql(table: Table, source: str, present: list[str]) -> str:
+def staging_sql(
+    table: Table,
+    source: str,
+    present: list[str],
+    extra: list[str] = (),
+    key_check: bool = True,
+) -> str:
     """SQL selecting typed canonical columns, `_line` and `_errors` from the raw relation `source`.
 
-    `present` lists the canonical columns the source has (the others are NULL).
+    `present` lists the canonical columns the source has (the others are NULL); `extra` columns
+    are passed through untouched. Without `key_check` the query streams (no window over the
+    whole file); duplicate keys must then be found afterwards (see pipelines.store).
     """
     raw_cols = []
     for name in table.columns:
@@ -60,9 +68,12 @@ def staging_sql(table: Table, source: str, present: list[str]) -> str:
         else:
             raw_cols.append(f"cast(null as varchar) as {quote(name + '__raw')}")
     row_text = (
-        " || chr(31) || ".join(f"coalesce({quote(n)}, '')" for n in table.columns if n in present)
+        " || chr(31) || ".join(
+            f"coalesce({quote(n + '__raw')}, '')" for n in table.columns if n in present
+        )
         or "''"
     )
+    extras = "".join(f", {quote(c)}" for c in extra)
 
     # step 1: cast
     typed_cols = []
@@ -73,8 +84,12 @@ def staging_sql(table: Table, source: str, present: list[str]) -> str:
     derived_cols = []
     for name, col in table.columns.items():
         expr = quote(name)
-        if name in table.derive:
-            expr = f"coalesce({expr}, {table.derive[name]})"
+        derive = table.derive.get(name)
+        if derive and "over (" in derive and name in present:
+            derive = None  # numbering rows is for files without the column (a window is costly)
+        if derive:
+            derive = derive.replace("_row_text", f"({row_text})")
+            expr = f"coalesce({expr}, {derive})"
         if col.default:
             expr = f"coalesce({expr}, {col.default})"
         derived_cols.append(f"cast({expr} as {col.sql_type}) as {quote(name)}")
@@ -145,21 +160,49 @@ def staging_sql(table: Table, source: str, present: list[str]) -> str:
         f"{sql_str(k + '=')} || coalesce(cast({quote(k)} as varchar), '')" for k in table.key
     )
     canonical = ", ".join(quote(n) for n in table.columns)
+    raw_names = ", ".join(quote(n + "__raw") for n in table.columns)
+    # a rejected row keeps its values as written (the typed ones may be NULL where a cast failed)
+    rejected = "_has_error or _key_rank > 1" if key_check else "_has_error"
+    raw_kept = ", ".join(
+        f"case when {rejected} then {quote(n + '__raw')} end as {quote(n + '__raw')}"
+        for n in table.columns
+    )
+    keyed_cte = ""
+    dup_case = ""
+    if key_check:
+        keyed_cte = f"""keyed as (
+    select
+        *,
+        row_number() over (partition by {key_cols}, _has_error order by _line) as _key_rank,
+        first(_line) over (partition by {key_cols}, _has_error order by _line) as _key_first_line
+    from checked
+),
+
+"""
+        dup_case = (
+            "when _key_rank > 1 then ["
+            + _error(
+                table.key[0],
+                key_text,
+                "'duplicate key (' || "
+                + sql_str(", ".join(table.key))
+                + " || '), first seen on line ' || cast(_key_first_line as varchar)",
+            )
+            + "]"
+        )
     return f"""
 with source as (
-    select _line, {", ".join(raw_cols)}, {row_text} as _row_text
+    select _line, {", ".join(raw_cols)}{extras}
     from {source}
 ),
 
 typed as (
-    select _line, _row_text, {", ".join(typed_cols)}, {
-        ", ".join(quote(n + "__raw") for n in table.columns)
-    }
+    select _line, {", ".join(typed_cols)}, {raw_names}{extras}
     from source
 ),
 
 derived as (
-    select _line, {", ".join(derived_cols)}, {", ".join(quote(n + "__raw") for n in table.columns)}
+    select _line, {", ".join(derived_cols)}, {raw_names}{extras}
     from typed
 ),
 
@@ -168,39 +211,17 @@ checked as (
     from derived
 ),
 
-keyed as (
-    select
-        *,
-        row_number() over (partition by {key_cols}, _has_error order by _line) as _key_rank,
-        first(_line) over (partition by {key_cols}, _has_error order by _line) as _key_first_line
-    from checked
-),
-
-final as (
+{keyed_cte}final as (
     select
         _line,
-        {canonical},
+        {canonical}{extras},
+        {raw_kept},
         case
             when _has_error then list_filter([{row_errors}], lambda e: e is not null)
-            when _key_rank > 1 then [{
-        _error(
-            table.key[0],
-            key_text,
-            "'duplicate key (' || "
-            + sql_str(", ".join(table.key))
-            + " || '), first seen on line ' || cast(_key_first_line as varchar)",
-        )
-    }]
+            {dup_case}
         end as _errors
-    from keyed
+    from {"keyed" if key_check else "checked"}
 )
 
 select * from final
 """
-
-
-def table_for(name: str) -> Table:
-    tables = load().tables
-    if name not in tables:
-        raise KeyError(name)
-    return tables[name]

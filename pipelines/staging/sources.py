@@ -136,11 +136,15 @@ def load_raw(source: Source, con: duckdb.DuckDBPyConnection) -> str:
     )
     con.execute(
         f"""create or replace temp table {name}_rejects as
-        select cast(line as bigint) as _line, cast(column_name as varchar) as "column",
-               cast(csv_line as varchar) as value,
-               case cast(error_type as varchar) {reasons} else 'unreadable row' end
-                   || ' (' || error_message || ')' as reason
-        from andon_reject_errors where scan_id = ?""",
+        select cast(line as bigint) as _line, r.column, r.value, r.reason from (
+            select line, arg_min({{'column': cast(column_name as varchar),
+                                   'value': cast(csv_line as varchar),
+                                   'reason': case cast(error_type as varchar) {reasons}
+                                             else 'unreadable row' end
+                                             || ' (' || error_message || ')'}}, column_idx) as r
+            from andon_reject_errors where scan_id = ?
+            group by line
+        )""",
         [scan],
     )
     # accepted row k sits on line k + 1 + (number of rejected lines before it):
@@ -175,12 +179,9 @@ def stage(source: Source, con: duckdb.DuckDBPyConnection, into: str) -> None:
     and the source's extra (non-contract) columns as VARCHAR, kept aside."""
     raw = load_raw(source, con)
     table = load().tables[source.table]
-    sql = staging_sql(table, raw, source.canonical)
-    extras = ", ".join(f"r.{quote(c)}" for c in source.extra)
-    if extras:
-        sql = f"select s.*, {extras} from ({sql}) as s join {raw} as r on s._line = r._line"
+    sql = staging_sql(table, raw, source.canonical, source.extra)
     try:
         con.execute(f"create or replace temp table {quote(into)} as {sql}")
     except duckdb.Error as e:
-        msg = str(e).splitlines()[0]
-        raise InputError(f"{source.path.name}: cannot parse as CSV: {msg}") from None
+        msg = str(e).strip().splitlines()[0]
+        raise InputError(f"{source.path.name}: cannot read as CSV: {msg}") from None

@@ -1,8 +1,8 @@
 """The embedded store: one immutable folder of Parquet files per ingested batch.
 
     <store>/batches/<batch_id>/manifest.json   what the batch is (written last)
-    <store>/batches/<batch_id>/<table>.parquet accepted rows (+ _line, _batch)
-    <store>/batches/<batch_id>/rejects.parquet rejected rows: _line, their columns, _errors
+    <store>/batches/<batch_id>/<table>/*.parquet accepted rows (+ _line, _batch)
+    <store>/batches/<batch_id>/rejects.parquet rejected rows: _line, their values, _errors
     <store>/batches/<batch_id>/rejects.csv     one row per problem: line, column, value, reason
 
 A batch is written under <store>/.tmp and renamed into batches/ in one step, so a reader sees
@@ -22,20 +22,11 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.contract import load
-from pipelines.staging import quote
-from pipelines.staging.sources import (
-    InputError,
-    Source,
-    file_sha256,
-    open_source,
-    sql_literal,
-    stage,
-)
+from pipelines.staging.sources import InputError, Source, file_sha256, open_source
+from pipelines.store.writer import write_batch_files
 
 DEFAULT_STORE = Path("data")
 MANIFEST = "manifest.json"
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -49,8 +40,8 @@ class Batch:
         return self.manifest["table"]
 
     @property
-    def data_file(self) -> Path:
-        return self.path / f"{self.table}.parquet"
+    def data_files(self) -> list[Path]:
+        return sorted((self.path / self.table).glob("*.parquet"))
 
 
 @dataclass
@@ -100,7 +91,7 @@ class Store:
         )
 
     def files(self, table: str) -> list[Path]:
-        return [b.data_file for b in self.batches() if b.table == table and b.data_file.exists()]
+        return [f for b in self.batches() if b.table == table for f in b.data_files]
 
     def delete(self, batch_id: str) -> None:
         """Roll back a batch: it disappears from readers in one rename."""
@@ -153,105 +144,43 @@ class Store:
         con = duckdb.connect(
             config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
         )
-        try:
-            stage(source, con, "staged")
-            return self._write_batch(con, source, source_name, sha256, mapping)
-        finally:
-            con.close()
-
-    def _write_batch(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        source: Source,
-        source_name: str,
-        sha256: str,
-        mapping: dict | None,
-    ) -> IngestResult:
-        table = load().tables[source.table]
+        con.execute("set enable_progress_bar = false")
         now = datetime.now(UTC)
         batch_id = f"{now:%Y%m%dT%H%M%S%f}Z-{source.table}-{sha256[:8]}"
         tmp = self.root / ".tmp" / f"{batch_id}.{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
-            canonical = ", ".join(quote(c) for c in table.columns)
-            extras = "".join(f", {quote(c)}" for c in source.extra)
-            out = tmp / f"{source.table}.parquet"
-            con.execute(
-                f"copy (select _line, {canonical}{extras}, {sql_literal(batch_id)} as _batch "
-                f"from staged where _errors is null order by _line) "
-                f"to {sql_literal(str(out))} (format parquet, compression zstd)"
-            )
-            raw_rejects = f"raw_{source.table}_rejects"
-            con.execute(
-                f"""create temp table rejects as
-                select _line, {canonical}{extras}, _errors from staged where _errors is not null
-                union all by name
-                select _line, [{{'column': "column", 'value': value, 'reason': reason}}] as _errors
-                from {raw_rejects}"""
-            )
-            con.execute(
-                f"copy (select * from rejects order by _line) to "
-                f"{sql_literal(str(tmp / 'rejects.parquet'))} (format parquet)"
-            )
-            trig = ", ".join(sql_literal(t) for t in FORMULA_TRIGGERS)
-            safe = (f"case when left(x, 1) in ({trig}) then '''' || x else x end")
-            con.execute(
-                f"""copy (
-                    select _line as line, e.column as "column",
-                           {safe.replace("x", "e.value")} as value, e.reason as reason
-                    from (select _line, unnest(_errors) as e from rejects)
-                    order by line
-                ) to {sql_literal(str(tmp / "rejects.csv"))} (header, delimiter ',')"""
-            )
-            accepted = con.execute("select count(*) from staged where _errors is null").fetchone()[
-                0
-            ]
-            rejected = con.execute("select count(*) from rejects").fetchone()[0]
-            reasons = con.execute(
-                """select e.reason, count(*) from (select unnest(_errors) as e from rejects)
-                group by 1 order by 2 desc, 1 limit 5"""
-            ).fetchall()
-            non_null = [
-                c
-                for c, n in zip(
-                    table.columns,
-                    con.execute(
-                        "select "
-                        + ", ".join(f"count({quote(c)})" for c in table.columns)
-                        + " from staged where _errors is null"
-                    ).fetchone(),
-                    strict=True,
-                )
-                if n
-            ]
+            stats = write_batch_files(con, source, tmp, batch_id)
             manifest = {
                 "id": batch_id,
                 "table": source.table,
                 "source_file": source_name,
                 "sha256": sha256,
                 "created_at": now.isoformat(timespec="seconds"),
-                "rows_read": accepted + rejected,
-                "rows_accepted": accepted,
-                "rows_rejected": rejected,
+                "rows_read": stats["accepted"] + stats["rejected"],
+                "rows_accepted": stats["accepted"],
+                "rows_rejected": stats["rejected"],
                 "columns": source.header,
                 "extra_columns": source.extra,
-                "columns_with_values": non_null,
-                "top_reasons": [[r, n] for r, n in reasons],
+                "columns_with_values": stats["columns_with_values"],
+                "top_reasons": stats["top_reasons"],
                 "mapping": mapping,
             }
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
             self.batches_dir.mkdir(parents=True, exist_ok=True)
             os.rename(tmp, self.batches_dir / batch_id)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        finally:
+            con.close()
         return IngestResult(
             batch_id=batch_id,
             table=source.table,
             source=source_name,
             rows_read=manifest["rows_read"],
-            rows_accepted=accepted,
-            rows_rejected=rejected,
-            top_reasons=reasons,
+            rows_accepted=stats["accepted"],
+            rows_rejected=stats["rejected"],
+            top_reasons=[tuple(r) for r in stats["top_reasons"]],
             rejects_csv=self.batches_dir / batch_id / "rejects.csv",
         )

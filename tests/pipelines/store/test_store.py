@@ -125,3 +125,35 @@ def test_manifest_is_plain_json_listing_rejects_reasons(tmp_path):
     store.ingest(src / "production_runs.csv")
     m = json.loads((store.batches()[0].path / "manifest.json").read_text())
     assert m["top_reasons"] == [["must be ≥ 0", 1]]
+
+
+def test_ragged_rows_and_duplicate_keys_are_rejected_with_exact_lines(tmp_path):
+    src = write_csvs(
+        tmp_path / "in",
+        production_runs="""
+        run_id,line,product,start_time,produced_qty,note
+        R1,L1,X,2026-03-01,10,first
+        R2,L1,X,2026-03-01
+        R1,L1,X,2026-03-02,20,again
+        R4,L1,X,2026-03-03,bad,typo
+        R5,L1,X,2026-03-04,5,=HYPERLINK()
+    """,
+    )
+    store = Store(tmp_path / "store")
+    r = store.ingest(src / "production_runs.csv")
+    assert (r.rows_accepted, r.rows_rejected) == (2, 3)
+    with open(store.batches()[0].path / "rejects.csv") as f:
+        got = [(row["line"], row["column"], row["value"]) for row in csv.DictReader(f)]
+    assert got == [
+        ("3", "produced_qty", "R2,L1,X,2026-03-01"),  # too few fields: the first missing one
+        ("4", "run_id", "run_id=R1"),  # duplicate of line 2
+        ("5", "produced_qty", "bad"),
+    ]
+    engine = Engine.from_store(store.root)
+    lines = engine.cursor().execute("select _line, run_id from stg_production_runs order by 1")
+    assert lines.fetchall() == [(2, "R1"), (6, "R5")]
+    # the column the contract does not know is kept aside in the batch, not lost
+    kept = engine.cursor().execute(
+        "select note from read_parquet(?) order by _line", [str(store.files("production_runs")[0])]
+    )
+    assert kept.fetchall() == [("first",), ("=HYPERLINK()",)]

@@ -1,0 +1,184 @@
+"""Write one batch's files: validate a canonical CSV in one streaming pass into Parquet."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from pipelines.contract import load
+from pipelines.staging import quote, staging_sql
+from pipelines.staging.sources import STRUCTURAL_REASONS, InputError, Source, sql_literal
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _lit(path: Path) -> str:
+    return sql_literal(str(path))
+
+
+def neutralised(sql_value: str) -> str:
+    """SQL that prefixes a quote to a text starting like a spreadsheet formula (CSV injection)."""
+    trig = ", ".join(sql_literal(t) for t in FORMULA_TRIGGERS)
+    return f"case when left({sql_value}, 1) in ({trig}) then chr(39) || {sql_value} else {sql_value} end"
+
+
+def write_batch_files(
+    con: duckdb.DuckDBPyConnection, source: Source, out: Path, batch_id: str
+) -> dict:
+    """Validate `source` and write the batch's files into the folder `out`:
+
+    <table>/part-*.parquet  accepted rows: _line, canonical columns, extra columns, _batch
+    rejects.parquet          rejected rows: _line, their values as written, _errors, reject_reason
+    rejects.csv              one row per problem: line, column, value, reason
+
+    The CSV is read once: typed, checked and split into accepted and rejected rows by one
+    partitioned COPY. Duplicate keys and rows the CSV reader could not split are found
+    afterwards; only when there are some are files rewritten.
+    """
+    table = load().tables[source.table]
+    names = ", ".join(sql_literal(h) for h in source.header)
+    read = (
+        f"read_csv({_lit(source.path)}, header = true, all_varchar = true, "
+        f"names = [{names}], delim = ',', quote = '\"', escape = '\"', "
+        f"compression = 'none', strict_mode = true, "
+        f"store_rejects = true, rejects_table = 'andon_reject_errors', "
+        f"rejects_scan = 'andon_reject_scans', rejects_limit = 0)"
+    )
+    con.execute(f"create temp view raw as select row_number() over () + 1 as _line, * from {read}")
+    sql = staging_sql(table, "raw", source.canonical, source.extra, key_check=False)
+    parts = out / "parts"
+    try:
+        con.execute(
+            f"copy (select *, {sql_literal(batch_id)} as _batch, _errors is null as _ok "
+            f"from ({sql})) to {_lit(parts)} "
+            f"(format parquet, compression zstd, partition_by (_ok), "
+            f"write_partition_columns false)"
+        )
+    except duckdb.Error as e:
+        msg = str(e).strip().splitlines()[0]
+        raise InputError(f"{source.path.name}: cannot read as CSV: {msg}") from None
+    has_ok = any((parts / "_ok=true").glob("*.parquet"))
+    has_bad = any((parts / "_ok=false").glob("*.parquet"))
+    canonical = list(table.columns)
+    cols = ", ".join(quote(c) for c in canonical)
+    extras = "".join(f", {quote(c)}" for c in source.extra)
+    empty = f"(select *, {sql_literal(batch_id)} as _batch from ({sql}) where false)"
+    accepted_rel = f"read_parquet({_lit(parts / '_ok=true' / '*.parquet')})" if has_ok else empty
+    rejected_rel = f"read_parquet({_lit(parts / '_ok=false' / '*.parquet')})" if has_bad else empty
+
+    # rows the CSV reader could not split; each shifts the line numbers of the rows after it
+    scan = con.execute("select max(scan_id) from andon_reject_scans").fetchone()[0]
+    reasons = " ".join(
+        f"when {sql_literal(k)} then {sql_literal(v)}" for k, v in STRUCTURAL_REASONS.items()
+    )
+    con.execute(
+        f"""create temp table structural as
+        select cast(line as bigint) as _line,
+               [arg_min({{'column': cast(column_name as varchar),
+                          'value': cast(csv_line as varchar),
+                          'reason': case cast(error_type as varchar) {reasons}
+                                    else 'unreadable row' end
+                                    || ' (' || error_message || ')'}}, column_idx)] as _errors
+        from andon_reject_errors where scan_id = ?
+        group by line""",
+        [scan],
+    )
+    shifted = con.execute("select count(*) from structural").fetchone()[0] > 0
+    if shifted:
+        # the row read as k-th sits on line k + 1 + #{i : r_i - i <= k}, r_i the rejected lines
+        con.execute(
+            """create temp table shift as
+            select t, max(i) as shift from (
+                select _line - row_number() over (order by _line) as t,
+                       row_number() over (order by _line) as i
+                from (select distinct _line from structural)
+            ) group by t"""
+        )
+        for name, rel in (("accepted_fixed", accepted_rel), ("rejected_fixed", rejected_rel)):
+            con.execute(
+                f"""create temp table {name} as
+                select r.* replace (r._line + coalesce(s.shift, 0) as _line)
+                from {rel} as r asof left join shift as s on r._line - 1 >= s.t"""
+            )
+        accepted_rel, rejected_rel = "accepted_fixed", "rejected_fixed"
+
+    # duplicate keys among the accepted rows: the first occurrence wins
+    keys = ", ".join(quote(k) for k in table.key)
+    key_text = " || ', ' || ".join(
+        f"{sql_literal(k + '=')} || coalesce(cast({quote(k)} as varchar), '')" for k in table.key
+    )
+    con.execute(
+        f"""create temp table dups as
+        select _line, {key_text} as key_text, first_line from (
+            select _line, {keys},
+                   row_number() over (partition by {keys} order by _line) as rn,
+                   first(_line) over (partition by {keys} order by _line) as first_line
+            from {accepted_rel}
+        ) where rn > 1"""
+    )
+    n_dups = con.execute("select count(*) from dups").fetchone()[0]
+    # every rejected row, with its values as written and all of its problems
+    originals = [c for c in source.header if c in table.columns]
+    as_written = [f"{quote(c + '__raw')} as {quote(c)}" for c in originals]
+    as_written += [quote(c) for c in source.extra]
+    dup_values = [
+        f"coalesce({quote(c + '__raw')}, cast({quote(c)} as varchar)) as {quote(c)}"
+        for c in originals
+    ] + [quote(c) for c in source.extra]
+    dup_reason = sql_literal("duplicate key (" + ", ".join(table.key) + "), first seen on line ")
+    con.execute(
+        f"""create temp table rejects as
+        select _line, {", ".join(as_written)}, _errors from {rejected_rel}
+        union all by name
+        select a._line, {", ".join(f"a.{quote(c)}" for c in [*originals, *source.extra])},
+               [{{'column': {sql_literal(table.key[0])}, 'value': d.key_text,
+                  'reason': {dup_reason} || cast(d.first_line as varchar)}}] as _errors
+        from (select _line, {", ".join(dup_values)} from {accepted_rel}) as a
+        join dups as d on a._line = d._line
+        union all by name
+        select _line, _errors from structural"""
+    )
+    con.execute(
+        "copy (select *, array_to_string(list_transform(_errors, lambda e: "
+        "coalesce(e.column || ': ', '') || e.reason), '; ') as reject_reason "
+        f"from rejects order by _line) to {_lit(out / 'rejects.parquet')} (format parquet)"
+    )
+    con.execute(
+        f"""copy (
+            select _line as line, e.column as "column", {neutralised("e.value")} as value,
+                   e.reason as reason
+            from (select _line, unnest(_errors) as e from rejects)
+            order by line
+        ) to {_lit(out / "rejects.csv")} (header, delimiter ',')"""
+    )
+    data_dir = out / source.table
+    data_dir.mkdir()
+    if n_dups or shifted or not has_ok:
+        con.execute(
+            f"copy (select _line, {cols}{extras}, _batch from {accepted_rel} "
+            f"where _line not in (select _line from dups) order by _line) "
+            f"to {_lit(data_dir / 'part-0.parquet')} (format parquet, compression zstd)"
+        )
+    else:
+        for i, f in enumerate(sorted((parts / "_ok=true").glob("*.parquet"))):
+            os.rename(f, data_dir / f"part-{i}.parquet")
+
+    counts = con.execute(
+        f"select count(*), {', '.join(f'count({quote(c)})' for c in canonical)} "
+        f"from read_parquet({_lit(data_dir / '*.parquet')})"
+    ).fetchone()
+    rejected = con.execute("select count(*) from rejects").fetchone()[0]
+    top = con.execute(
+        """select e.reason, count(*) from (select unnest(_errors) as e from rejects)
+        group by 1 order by 2 desc, 1 limit 5"""
+    ).fetchall()
+    shutil.rmtree(parts)
+    return {
+        "accepted": counts[0],
+        "rejected": rejected,
+        "columns_with_values": [c for c, n in zip(canonical, counts[1:], strict=True) if n],
+        "top_reasons": [[r, n] for r, n in top],
+    }

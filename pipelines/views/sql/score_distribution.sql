@@ -1,0 +1,56 @@
+-- grain: one row per survey kind (csat | nps) × score on its scale, counting the responses in scope, with the band the score falls in
+with responses as (
+    select csat_score, nps_score
+    from stg_customer_feedback
+    where response_date between $start and $end
+        and ($f_customer::varchar[] is null or list_contains($f_customer::varchar[], customer))
+),
+
+scales as (
+    select 'csat' as kind, cast(s as double) as score from range(1, 6) as t(s)
+    union all
+    select 'nps', cast(s as double) from range(0, 11) as t(s)
+),
+
+counts as (
+    select 'csat' as kind, csat_score as score, count(*) as responses
+    from responses
+    where csat_score is not null
+    group by all
+    union all
+    select 'nps', nps_score, count(*)
+    from responses
+    where nps_score is not null
+    group by all
+),
+
+scored as (
+    select
+        coalesce(s.kind, c.kind) as kind,
+        coalesce(s.score, c.score) as score,
+        coalesce(c.responses, 0) as responses
+    from scales as s
+    full outer join counts as c on s.kind = c.kind and s.score = c.score
+),
+
+final as (
+    select
+        cast(kind as varchar) as kind,
+        cast(score as double) as score,
+        cast(responses as bigint) as responses,
+        cast(responses / nullif(sum(responses) over (partition by kind), 0) as double) as share,
+        cast(
+            case
+                when kind = 'csat' and score >= 4 then 'satisfied'
+                when kind = 'csat' and score >= 3 then 'neutral'
+                when kind = 'csat' then 'dissatisfied'
+                when score >= 9 then 'promoter'
+                when score >= 7 then 'passive'
+                else 'detractor'
+            end as varchar
+        ) as band
+    from scored
+)
+
+select * from final
+order by kind, score
