@@ -127,6 +127,7 @@ class Engine:
                 "threads": self.threads,
             }
         )
+        con.execute("set enable_progress_bar = false")
         return con
 
     def _build(self) -> duckdb.DuckDBPyConnection:
@@ -222,7 +223,9 @@ class Engine:
         con = self._con
         if con is None:
             raise RuntimeError("engine not built")
-        return con.cursor()
+        cur = con.cursor()
+        cur.execute("set enable_progress_bar = false")
+        return cur
 
     def missing_columns(self, kpi: Kpi) -> list[str]:
         """The needed input columns that hold no value in the data (empty = computable)."""

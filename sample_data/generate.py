@@ -82,9 +82,7 @@ PLANTS = {
     "Porto": PlantSpec(
         "Porto",
         460,
-        frozenset(
-            date(2026, m, d) for m, d in [(4, 3), (5, 1), (6, 4), (6, 10), (6, 24), (10, 5)]
-        ),
+        frozenset(date(2026, m, d) for m, d in [(4, 3), (5, 1), (6, 4), (6, 10), (6, 24), (10, 5)]),
     ),
 }
 
@@ -154,7 +152,7 @@ STOPS = {
 MTBF_MIN = {"mass": 150.0, "custom": 95.0}  # minutes of production between unplanned stops
 SCRAP = {"mass": 0.012, "custom": 0.03}
 REWORK = {"mass": 0.008, "custom": 0.035}
-STD_EFF = {"mass": 0.77, "custom": 0.54}  # rate used for planned_qty (standard, incl. losses)
+STD_EFF = {"mass": 0.77, "custom": 0.50}  # rate used for planned_qty (standard, incl. losses)
 
 # mass production planning (days of cover)
 COVER_TARGET = 6.0  # the daily staffing aims at this cover
@@ -217,7 +215,6 @@ class Product:
     ict: float
     list_price: float
     cost: np.ndarray  # unit cost per simulation day
-    line_obj: LineState | None = None
 
 
 @dataclass
@@ -338,7 +335,6 @@ class SampleSim:
                     ict,
                     cost0 / (1.0 - margin),
                     cost,
-                    st,
                 )
                 nums[spec.kind] += 1
                 self.products.append(p)
@@ -354,7 +350,7 @@ class SampleSim:
                 i,
                 name,
                 REGIONS[int(rng.integers(0, 4))],
-                bool(rng.random() < 0.35),
+                bool(rng.random() < 0.5),
                 float(rng.lognormal(0.0, 0.6)),
                 float(rng.uniform(0.94, 1.04)),
                 float(rng.normal(0.0, 0.25)),
@@ -383,8 +379,6 @@ class SampleSim:
         rng = self.rng
         self.order_lines: list[OrderLine] = []
         oid = 0
-        for kind in ("mass", "custom"):
-            pass
         by_kind = {
             "mass": [c for c in self.customers if c.mass_catalog],
             "custom": [c for c in self.customers if c.custom_catalog],
@@ -406,8 +400,6 @@ class SampleSim:
                     prods = sorted(int(x) for x in rng.choice(cat, n, replace=False))
                     for ln_no, pidx in enumerate(prods, start=1):
                         self.order_lines.append(self._order_line(oid, ln_no, cust, pidx, i))
-        # intake per product and day (for the production planner's forecast)
-        self.n_orders = oid
 
     def _order_line(self, oid: int, ln_no: int, cust: Customer, pidx: int, i: int) -> OrderLine:
         rng = self.rng
@@ -819,7 +811,7 @@ class SampleSim:
                     self._ship(ol, i, ol.qty)
                     self.stock[pidx] -= ol.qty
                 elif stock > 0 and (
-                    (cust.partial_ok and stock >= 0.2 * ol.qty) or i - ol.d_plan_ship >= 10
+                    (cust.partial_ok and stock >= 0.2 * ol.qty) or i - ol.d_plan_ship >= 7
                 ):
                     self._ship(ol, i, stock)
                     self.stock[pidx] = 0
@@ -956,10 +948,8 @@ def build_sample_tables(seed: int) -> dict[str, pa.Table]:
     runs = [r for r in sim.runs if r["day"] >= first]
     runs.sort(key=lambda r: (r["start"], r["line"]))
     bad = [r for r in runs if r["product"] == BAD_ICT_PRODUCT and day_of(r["day"]) >= BAD_ICT_DAY]
-    if bad:
-        bad_day = bad[0]["day"]
-        for r in [r for r in bad if r["day"] == bad_day][:BAD_ICT_MAX_ROWS]:
-            r["ideal_cycle_time_s"] = round(r["ideal_cycle_time_s"] * BAD_ICT_FACTOR, 1)
+    for r in bad[:BAD_ICT_MAX_ROWS]:  # the first runs of that product from that day on
+        r["ideal_cycle_time_s"] = round(r["ideal_cycle_time_s"] * BAD_ICT_FACTOR, 1)
     cols = [
         "plant", "line", "product", "production_type", "shift", "planned_qty", "produced_qty",
         "good_qty", "scrap_qty", "rework_qty", "planned_time_min", "downtime_min",
@@ -995,8 +985,7 @@ def build_sample_tables(seed: int) -> dict[str, pa.Table]:
     by_order: dict[int, list[OrderLine]] = {}
     for ol in sim.order_lines:
         by_order.setdefault(ol.oid, []).append(ol)
-    keep = [oid for oid in sorted(by_order) if min(o.d_prom for o in by_order[oid]) >= first]
-    keep = [oid for oid in keep if by_order[oid][0].d_order <= last]
+    keep = [oid for oid in sorted(by_order) if first <= by_order[oid][0].d_order <= last]
     keep.sort(key=lambda oid: (by_order[oid][0].d_order, oid))
     new_id = {oid: f"SO-{100001 + k}" for k, oid in enumerate(keep)}
     rng = np.random.default_rng([seed, 7])  # presentation-only draws, independent of the sim
@@ -1036,7 +1025,7 @@ def build_sample_tables(seed: int) -> dict[str, pa.Table]:
     ]  # fmt: skip
     pa_type = {"s": pa.string(), "i": pa.int64(), "f": pa.float64()}
     data = {}
-    for k, (n, ty) in enumerate(zip(names, types)):
+    for k, (n, ty) in enumerate(zip(names, types, strict=True)):
         vals = [r[k] for r in rows]
         data[n] = _dates(vals) if ty == "d" else pa.array(vals, pa_type[ty])
     t_orders = pa.table(data)
@@ -1092,6 +1081,487 @@ def write_sample(out: Path, seed: int) -> None:
 # ----------------------------------------------------------------------------------------------
 # Scale mode (benchmarks): vectorised, chunked, same schema
 # ----------------------------------------------------------------------------------------------
+SCALE_RUNS = 10_000_000
+SCALE_ORDER_LINES = 5_000_000
+SCALE_YEARS = 4
+SCALE_START = END - timedelta(days=365 * SCALE_YEARS - 1)
+SCALE_LINES_PER_PLANT = 50  # 38 mass + 12 custom
+SCALE_MASS_PER_PLANT = 38
+SCALE_PRODUCTS_PER_LINE = {"mass": 6, "custom": 10}
+SCALE_CHUNK = 1_000_000
+SCALE_PLANTS = [
+    "Lyon", "Porto", "Aarhus", "Antwerp", "Augsburg", "Barcelona", "Bergamo", "Bilbao", "Bologna",
+    "Bordeaux", "Braga", "Brno", "Bremen", "Bristol", "Bursa", "Cluj", "Cork", "Debrecen",
+    "Dresden", "Eindhoven", "Gdansk", "Ghent", "Gothenburg", "Graz", "Grenoble", "Gyor", "Hanover",
+    "Katowice", "Kosice", "Leipzig", "Lille", "Linz", "Lodz", "Malmo", "Manchester", "Nantes",
+    "Nitra", "Nuremberg", "Ostrava", "Pilsen", "Poznan", "Rouen", "Seville", "Stuttgart",
+    "Tampere", "Toulouse", "Turin", "Valencia", "Wroclaw", "Zaragoza",
+]  # fmt: skip
+EPOCH = date(1970, 1, 1)
+
+
+class TimestampText:
+    """Fast ISO text for many timestamps: a take() from day and time-of-day strings."""
+
+    def __init__(self, first: date, last: date):
+        self.day0 = (first - EPOCH).days
+        n = (last - first).days + 1
+        days = np.arange(self.day0, self.day0 + n).astype("datetime64[D]")
+        self.days = pa.array(np.datetime_as_string(days).astype(object) + "T", pa.string())
+        sod = np.arange(86400).astype("datetime64[s]")
+        self.tod = pa.array([s[11:] for s in np.datetime_as_string(sod)], pa.string())
+        self.date_strings = pa.array(np.datetime_as_string(days).astype(object), pa.string())
+
+    def ts(self, secs: np.ndarray) -> pa.Array:
+        day = secs // 86400 - self.day0
+        return pc.binary_join_element_wise(
+            pc.take(self.days, pa.array(day)), pc.take(self.tod, pa.array(secs % 86400)), ""
+        )
+
+
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
+    text = pc.cast(pa.array(numbers), pa.string())
+    if width:
+        text = pc.utf8_lpad(text, width, "0")
+    return pc.binary_join_element_wise(prefix, text, "")
+
+
+def _dates32(day_idx: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    """Scale day index (days since SCALE_START) to a date32 array; mask marks nulls."""
+    vals = (day_idx + (SCALE_START - EPOCH).days).astype(np.int32)
+    return pa.array(vals, pa.date32(), mask=mask)
+
+
+class ScaleWriter:
+    def __init__(self, path: Path):
+        self.path = path
+        self.writer: pacsv.CSVWriter | None = None
+        self.rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        if self.writer is None:
+            self.writer = pacsv.CSVWriter(self.path, table.schema, write_options=WRITE_OPTS)
+        self.writer.write_table(table)
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+class ScaleModel:
+    """Master data of the benchmark set: plants, lines, products, customers."""
+
+    def __init__(self, seed: int):
+        rng = np.random.default_rng([seed, 1])
+        self.ndays = (END - SCALE_START).days + 1
+        plants, lines, kinds = [], [], []
+        for plant in SCALE_PLANTS:
+            for k in range(SCALE_LINES_PER_PLANT):
+                plants.append(plant)
+                lines.append(f"{plant}-L{k + 1:02d}")
+                kinds.append("mass" if k < SCALE_MASS_PER_PLANT else "custom")
+        self.line_plant = np.array(plants, dtype=object)
+        self.line_name = np.array(lines, dtype=object)
+        self.line_custom = np.array([k == "custom" for k in kinds])
+        self.n_lines = len(lines)
+        pt = {p: int(rng.choice([440, 450, 460, 480])) for p in SCALE_PLANTS}
+        self.line_pt = np.array([pt[p] for p in plants], dtype=np.int64)
+        self.line_crew = np.where(self.line_custom, 4, 3) + rng.integers(0, 2, self.n_lines)
+        self.line_perf = np.where(
+            self.line_custom,
+            rng.uniform(0.74, 0.85, self.n_lines),
+            rng.uniform(0.85, 0.93, self.n_lines),
+        )
+        nprod = np.where(
+            self.line_custom, SCALE_PRODUCTS_PER_LINE["custom"], SCALE_PRODUCTS_PER_LINE["mass"]
+        )
+        self.line_first_product = np.concatenate([[0], np.cumsum(nprod)[:-1]])
+        self.line_n_products = nprod
+        self.prod_line = np.repeat(np.arange(self.n_lines), nprod)
+        n = len(self.prod_line)
+        self.n_products = n
+        custom = self.line_custom[self.prod_line]
+        self.prod_custom = custom
+        self.prod_code = np.array([f"SKU-{100001 + i}" for i in range(n)], dtype=object)
+        self.prod_ict = np.where(
+            custom,
+            5.0 * np.round(rng.uniform(60, 330, n) / 5.0),
+            np.round(rng.uniform(2.4, 8.0, n), 1),
+        )
+        self.prod_cost0 = np.where(custom, rng.uniform(70, 600, n), rng.uniform(0.9, 11.0, n))
+        self.prod_infl = rng.uniform(0.01, 0.06, n)
+        self.prod_price = self.prod_cost0 / (1.0 - rng.uniform(0.27, 0.40, n))
+        self.n_customers = 4000
+        self.cust_name = np.array([f"Customer {i:05d}" for i in range(1, 4001)], dtype=object)
+        self.cust_region = rng.integers(0, 4, self.n_customers)
+        self.cust_factor = rng.uniform(0.94, 1.04, self.n_customers)
+        self.cust_weight = rng.lognormal(0.0, 0.8, self.n_customers)
+        self.cust_weight /= self.cust_weight.sum()
+
+    def cost(self, prod: np.ndarray, day: np.ndarray) -> np.ndarray:
+        return self.prod_cost0[prod] * (1.0 + self.prod_infl[prod] * day / 365.0)
+
+
+def _slot_counts(model: ScaleModel, seed: int) -> np.ndarray:
+    """Runs per (day, line, shift); exactly SCALE_RUNS in total, ending on END."""
+    rng = np.random.default_rng([seed, 2])
+    nd, nl = model.ndays, model.n_lines
+    weekday = np.array([(SCALE_START + timedelta(days=i)).weekday() for i in range(nd)])
+    counts = np.zeros((nd, nl, 3), dtype=np.int8)
+    mass = ~model.line_custom
+    for d in np.nonzero(weekday < 5)[0]:
+        c = np.zeros((nl, 3), dtype=np.int8)
+        c[mass] = 1 + (rng.random((int(mass.sum()), 3)) < 0.22)
+        c[~mass, :2] = rng.choice(
+            np.array([1, 2, 3, 4], dtype=np.int8), (int((~mass).sum()), 2), p=[0.2, 0.3, 0.3, 0.2]
+        )
+        c[rng.random(nl) < 0.03] = 0  # line not planned that day
+        counts[d] = c
+    flat = counts.reshape(-1)
+    total = int(flat.sum(dtype=np.int64))
+    if total < SCALE_RUNS:
+        raise RuntimeError(f"scale grid too small: {total} runs")
+    cum = np.cumsum(flat, dtype=np.int64)
+    drop = total - SCALE_RUNS
+    cut = int(np.searchsorted(cum, drop, side="right"))  # first slot that keeps runs
+    flat[:cut] = 0
+    flat[cut] = cum[cut] - drop
+    return counts
+
+
+def _scale_runs(model: ScaleModel, seed: int, out: Path, tt: TimestampText) -> tuple[int, int]:
+    counts = _slot_counts(model, seed)
+    per_day = counts.reshape(model.ndays, -1).sum(axis=1, dtype=np.int64)
+    runs_w = ScaleWriter(out / "production_runs.csv")
+    ev_w = ScaleWriter(out / "downtime_events.csv")
+    start_secs = (SCALE_START - EPOCH).days * 86400
+    shift_h = np.array([6, 14, 22])
+    d0, run_no, chunk = 0, 0, 0
+    while d0 < model.ndays:
+        d1 = d0
+        acc = 0
+        while d1 < model.ndays and (acc < SCALE_CHUNK or d1 == d0):
+            acc += int(per_day[d1])
+            d1 += 1
+        rng = np.random.default_rng([seed, 3, chunk])
+        c = counts[d0:d1]
+        day_i, line_i, shift_i = np.nonzero(c)
+        cnt = c[day_i, line_i, shift_i].astype(np.int64)
+        day_i = day_i + d0
+        n = int(cnt.sum())
+        if n == 0:
+            d0, chunk = d1, chunk + 1
+            continue
+        slot = np.repeat(np.arange(len(cnt)), cnt)
+        slot_start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+        k = np.arange(n) - slot_start[slot]
+        line = line_i[slot]
+        custom = model.line_custom[line]
+        # planned time split between the runs of a slot, in deciminutes
+        pt_slot = model.line_pt[line_i] * 10
+        w = rng.uniform(0.3, 1.0, n)
+        wsum = np.bincount(slot, weights=w)
+        cumw = np.cumsum(w) - np.concatenate([[0.0], np.cumsum(wsum)[:-1]])[slot]
+        end_dm = np.round(cumw / wsum[slot] * pt_slot[slot]).astype(np.int64)
+        end_dm[np.r_[slot[1:] != slot[:-1], True]] = pt_slot  # last run ends the slot exactly
+        start_dm = np.where(k == 0, 0, np.r_[0, end_dm[:-1]])
+        pt_dm = end_dm - start_dm
+        # product: mass lines run multi-day campaigns, custom lines pick jobs
+        nprod = model.line_n_products[line]
+        camp = (day_i[slot] // 4 + line + k) % nprod
+        pick = rng.integers(0, 1 << 30, n) % nprod
+        prod = model.line_first_product[line] + np.where(custom, pick, camp)
+        ict = model.prod_ict[prod]
+        # stops: a changeover when the product changes, plus unplanned stops
+        changeover = (k > 0) | (custom & (rng.random(n) < 0.8))
+        lam = np.where(custom, 2.2, 1.5) * pt_dm / 4500.0
+        n_unpl = rng.poisson(lam)
+        n_ev = n_unpl + changeover
+        ev_run = np.repeat(np.arange(n), n_ev)
+        ev_first = np.concatenate([[0], np.cumsum(n_ev)[:-1]])
+        ev_j = np.arange(len(ev_run)) - ev_first[ev_run]
+        is_co = changeover[ev_run] & (ev_j == 0)
+        m = len(ev_run)
+        reason = np.empty(m, dtype=object)
+        cat = np.where(is_co, "planned", "unplanned").astype(object)
+        dur = np.zeros(m)
+        co_lo = np.where(custom[ev_run], 20.0, 30.0)
+        co_hi = np.where(custom[ev_run], 90.0, 75.0)
+        dur[is_co] = (co_lo + (co_hi - co_lo) * rng.random(m))[is_co]
+        reason[is_co] = "Changeover"
+        for kind, sel in (("mass", ~custom[ev_run] & ~is_co), ("custom", custom[ev_run] & ~is_co)):
+            idx = np.nonzero(sel)[0]
+            table = STOPS[kind]
+            p = np.array([t[1] for t in table])
+            r = rng.choice(len(table), len(idx), p=p / p.sum())
+            lo = np.array([t[2] for t in table], dtype=float)[r]
+            hi = np.array([t[3] for t in table], dtype=float)[r]
+            dur[idx] = lo + (hi - lo) * rng.beta(1.4, 3.0, len(idx))
+            reason[idx] = np.array([t[0] for t in table], dtype=object)[r]
+        dur_dm = np.maximum(10, np.round(dur * 10)).astype(np.int64)
+        down = np.bincount(ev_run, weights=dur_dm, minlength=n)
+        limit = np.floor(0.9 * pt_dm)
+        factor = np.where(down > limit, limit / np.maximum(down, 1), 1.0)
+        dur_dm = np.floor(dur_dm * factor[ev_run]).astype(np.int64)
+        keep = dur_dm > 0
+        down_dm = np.bincount(ev_run[keep], weights=dur_dm[keep], minlength=n).astype(np.int64)
+        # place the stops in the run: the changeover first, the others spread out
+        avail = pt_dm - down_dm
+        before = np.cumsum(dur_dm) - dur_dm
+        before = before - before[ev_first[ev_run]]
+        u = np.where(is_co, 0.0, rng.random(m))
+        pos = np.floor(avail[ev_run] * (ev_j + u) / np.maximum(n_ev[ev_run], 1)).astype(np.int64)
+        ev_off = start_dm[ev_run] + pos + before
+        # output and quality
+        perf = np.clip(rng.normal(model.line_perf[line], 0.04), 0.5, 0.98)
+        rt_min = (pt_dm - down_dm) / 10.0
+        produced = np.floor(rt_min * 60.0 / ict * perf).astype(np.int64)
+        scrap = rng.binomial(produced, np.where(custom, 0.03, 0.012))
+        rework = rng.binomial(produced - scrap, np.where(custom, 0.035, 0.008))
+        good = produced - scrap - rework
+        pt_min = pt_dm / 10.0
+        std_eff = np.where(custom, 0.47, 0.84)
+        planned = np.round(pt_min * 60.0 / ict * std_eff).astype(np.int64)
+        crew = model.line_crew[line]
+        labor = np.round(crew * pt_min / 60.0 * 480.0 / model.line_pt[line], 1)
+        base = start_secs + day_i[slot] * 86400 + shift_h[shift_i[slot]] * 3600
+        t_start = base + start_dm * 6
+        t_end = base + end_dm * 6
+        runs_w.write(
+            pa.table(
+                {
+                    "run_id": _ids("R", np.arange(run_no + 1, run_no + n + 1), 8),
+                    "plant": pa.array(model.line_plant[line], pa.string()),
+                    "line": pa.array(model.line_name[line], pa.string()),
+                    "product": pa.array(model.prod_code[prod], pa.string()),
+                    "production_type": pa.array(np.where(custom, "custom", "mass"), pa.string()),
+                    "shift": pa.array(np.array(["A", "B", "C"])[shift_i[slot]], pa.string()),
+                    "start_time": tt.ts(t_start),
+                    "end_time": tt.ts(t_end),
+                    "planned_qty": planned,
+                    "produced_qty": produced,
+                    "good_qty": good,
+                    "scrap_qty": scrap,
+                    "rework_qty": rework,
+                    "planned_time_min": pt_min,
+                    "downtime_min": down_dm / 10.0,
+                    "ideal_cycle_time_s": ict,
+                    "labor_hours": labor,
+                }
+            )
+        )
+        e_run = ev_run[keep]
+        e_start = base[e_run] + ev_off[keep] * 6
+        ev_w.write(
+            pa.table(
+                {
+                    "plant": pa.array(model.line_plant[line[e_run]], pa.string()),
+                    "line": pa.array(model.line_name[line[e_run]], pa.string()),
+                    "start_time": tt.ts(e_start),
+                    "end_time": tt.ts(e_start + dur_dm[keep] * 6),
+                    "duration_min": dur_dm[keep] / 10.0,
+                    "reason": pa.array(reason[keep], pa.string()),
+                    "category": pa.array(cat[keep], pa.string()),
+                }
+            )
+        )
+        run_no += n
+        d0, chunk = d1, chunk + 1
+    runs_w.close()
+    ev_w.close()
+    return runs_w.rows, ev_w.rows
+
+
+def _scale_orders(model: ScaleModel, seed: int, out: Path) -> tuple[int, int]:
+    rng = np.random.default_rng([seed, 4])
+    nd = model.ndays
+    # order headers: sizes and dates (seasonal, weekdays)
+    sizes = 1 + rng.poisson(0.6, SCALE_ORDER_LINES)
+    cum = np.cumsum(sizes)
+    nh = int(np.searchsorted(cum, SCALE_ORDER_LINES)) + 1
+    sizes = sizes[:nh]
+    sizes[-1] -= int(cum[nh - 1] - SCALE_ORDER_LINES)
+    days = np.arange(nd)
+    dates = [SCALE_START + timedelta(days=int(i)) for i in days]
+    w = np.array(
+        [WEEKDAY_FACTOR[d.weekday()] * (1.35 if d.month in (9, 10) else 1.0) for d in dates]
+    )
+    h_day = np.sort(rng.choice(nd, nh, p=w / w.sum()))
+    h_cust = rng.choice(model.n_customers, nh, p=model.cust_weight)
+    transit_tab = np.array([2, 2, 3, 4])
+    orders_w = ScaleWriter(out / "orders.csv")
+    fb_w = ScaleWriter(out / "customer_feedback.csv")
+    regions = np.array(REGIONS, dtype=object)
+    per_chunk = 1_000_000
+    h0, fb_no, chunk = 0, 0, 0
+    hcum = np.cumsum(sizes)
+    last = nd - 1
+    while h0 < nh:
+        h1 = int(np.searchsorted(hcum, (hcum[h0 - 1] if h0 else 0) + per_chunk)) + 1
+        h1 = min(max(h1, h0 + 1), nh)
+        crng = np.random.default_rng([seed, 5, chunk])
+        hs = np.arange(h0, h1)
+        hid = np.repeat(hs, sizes[h0:h1])
+        n = len(hid)
+        first = np.concatenate([[0], np.cumsum(sizes[h0:h1])[:-1]])
+        line_no = np.arange(n) - np.repeat(first, sizes[h0:h1]) + 1
+        cust = h_cust[hid]
+        od = h_day[hid]
+        custom_order = crng.random(len(hs)) < 0.2
+        custom = custom_order[hid - h0]
+        # product of the right kind, from a customer-specific slice of the catalogue
+        mass_ids = np.nonzero(~model.prod_custom)[0]
+        cust_ids = np.nonzero(model.prod_custom)[0]
+        pm = mass_ids[(cust * 7919 + crng.integers(0, 40, n) * 131) % len(mass_ids)]
+        pcst = cust_ids[(cust * 104729 + crng.integers(0, 8, n) * 37) % len(cust_ids)]
+        prod = np.where(custom, pcst, pm)
+        region = model.cust_region[cust]
+        transit = transit_tab[(region + model.prod_line[prod]) % 4]
+        req = np.where(custom, od + crng.integers(14, 31, n), od + transit + crng.integers(1, 5, n))
+        prom = req + np.where(crng.random(n) < 0.2, crng.integers(1, 6, n), 0)
+        late = crng.random(n) < 0.08
+        deliv = np.where(late, prom + crng.integers(1, 11, n), prom - crng.integers(0, 3, n))
+        deliv = np.maximum(deliv, od + 1)
+        ship = np.maximum(deliv - transit, od)
+        qty = np.where(
+            custom,
+            np.maximum(1, np.round(crng.lognormal(3.0, 0.8, n))),
+            np.maximum(1, np.round(crng.lognormal(2.8, 0.7, n))) * 50,
+        ).astype(np.int64)
+        cancelled = crng.random(n) < 0.025
+        hold = (crng.random(n) < 0.01) & (prom > last - 60) & (prom < last)
+        shipped = ~cancelled & ~hold & (ship <= last)
+        delivered = shipped & (deliv <= last)
+        status = np.where(
+            cancelled,
+            "cancelled",
+            np.where(delivered, "delivered", np.where(shipped, "shipped", "open")),
+        )
+        partial = delivered & (crng.random(n) < 0.03)
+        qd = np.where(partial, np.floor(qty * crng.uniform(0.3, 0.95, n)), qty).astype(np.int64)
+        qd_null = ~delivered | (~partial & (crng.random(n) < 0.03))
+        price = np.round(model.prod_price[prod] * model.cust_factor[cust], 2)
+        cost = model.cost(prod, od)
+        cost = np.where(custom, np.round(cost, 2), np.round(cost, 3))
+        orders_w.write(
+            pa.table(
+                {
+                    "order_id": _ids("SO-", hid + 100001, 0),
+                    "line_no": line_no,
+                    "customer": pa.array(model.cust_name[cust], pa.string()),
+                    "product": pa.array(model.prod_code[prod], pa.string()),
+                    "plant": pa.array(model.line_plant[model.prod_line[prod]], pa.string()),
+                    "order_date": _dates32(od),
+                    "requested_date": _dates32(req),
+                    "promised_date": _dates32(prom),
+                    "ship_date": _dates32(ship, ~shipped),
+                    "delivered_date": _dates32(deliv, ~delivered),
+                    "qty_ordered": qty,
+                    "qty_delivered": pa.array(qd, pa.int64(), mask=qd_null),
+                    "unit_price": price,
+                    "unit_cost": pa.array(cost, pa.float64(), mask=crng.random(n) < 0.2),
+                    "status": pa.array(status, pa.string()),
+                    "region": pa.array(regions[region], pa.string()),
+                }
+            )
+        )
+        # survey responses of fully delivered orders
+        all_deliv = np.bincount(hid - h0, weights=delivered | cancelled, minlength=len(hs))
+        any_deliv = np.bincount(hid - h0, weights=delivered, minlength=len(hs)) > 0
+        full = any_deliv & (all_deliv == sizes[h0:h1])
+        last_deliv = np.zeros(len(hs), dtype=np.int64)
+        np.maximum.at(last_deliv, hid - h0, np.where(delivered, deliv, 0))
+        n_late = np.bincount(hid - h0, weights=delivered & (deliv > prom), minlength=len(hs))
+        resp = last_deliv + 7 + crng.geometric(0.2, len(hs)) - 1
+        pick = full & (crng.random(len(hs)) < 0.6) & (resp <= last)
+        idx = np.nonzero(pick)[0]
+        z = 1.15 - 1.5 * (n_late[idx] > 0) + crng.normal(0.0, 0.75, len(idx))
+        csat = (np.digitize(z, [-1.3, -0.5, 0.25, 1.1]) + 1).astype(np.int64)
+        nps = np.clip(np.round(6.6 + 1.7 * (z + crng.normal(0.0, 0.45, len(idx)))), 0, 10)
+        u = crng.random(len(idx))
+        fb_w.write(
+            pa.table(
+                {
+                    "response_id": _ids("FB-", np.arange(fb_no + 1, fb_no + len(idx) + 1), 7),
+                    "response_date": _dates32(resp[idx]),
+                    "customer": pa.array(model.cust_name[h_cust[hs[idx]]], pa.string()),
+                    "order_id": _ids("SO-", hs[idx] + 100001, 0),
+                    "csat_score": pa.array(csat, pa.int64(), mask=u < 0.12),
+                    "nps_score": pa.array(
+                        nps.astype(np.int64), pa.int64(), mask=(u >= 0.12) & (u < 0.2)
+                    ),
+                }
+            )
+        )
+        fb_no += len(idx)
+        h0, chunk = h1, chunk + 1
+    orders_w.close()
+    fb_w.close()
+    return orders_w.rows, fb_w.rows
+
+
+def _scale_inventory(model: ScaleModel, seed: int, out: Path) -> int:
+    """Weekly snapshots (every Sunday back from END) of every product at its plant."""
+    inv_w = ScaleWriter(out / "inventory_snapshots.csv")
+    rng = np.random.default_rng([seed, 6])
+    snap_days = np.arange(model.ndays - 1, -1, -7)[::-1]
+    npd = model.n_products
+    level = np.where(model.prod_custom, rng.uniform(2, 10, npd), rng.uniform(2000, 60000, npd))
+    plant = pa.array(model.line_plant[model.prod_line], pa.string())
+    code = pa.array(model.prod_code, pa.string())
+    per = max(1, SCALE_CHUNK // npd)
+    prods = np.arange(npd)
+    for c0 in range(0, len(snap_days), per):
+        days = snap_days[c0 : c0 + per]
+        crng = np.random.default_rng([seed, 7, c0])
+        d = np.repeat(days, npd)
+        p = np.tile(prods, len(days))
+        qty = np.round(level[p] * crng.lognormal(0.0, 0.35, len(p))).astype(np.int64)
+        qty[crng.random(len(p)) < 0.005] = 0
+        cost = model.cost(p, d)
+        cost = np.where(model.prod_custom[p], np.round(cost, 2), np.round(cost, 3))
+        inv_w.write(
+            pa.table(
+                {
+                    "snapshot_date": _dates32(d),
+                    "plant": pc.take(plant, pa.array(p)),
+                    "product": pc.take(code, pa.array(p)),
+                    "on_hand_qty": qty,
+                    "unit_cost": cost,
+                }
+            )
+        )
+    inv_w.close()
+    return inv_w.rows
+
+
+def write_scale(out: Path, seed: int) -> None:
+    out = out.resolve()
+    if HERE.parent in (out, *out.parents):
+        raise SystemExit("--scale writes gigabytes: choose an --out outside the repository")
+    out.mkdir(parents=True, exist_ok=True)
+    model = ScaleModel(seed)
+    tt = TimestampText(SCALE_START, END + timedelta(days=2))
+    steps = [
+        ("production_runs", "downtime_events", lambda: _scale_runs(model, seed, out, tt)),
+        ("orders", "customer_feedback", lambda: _scale_orders(model, seed, out)),
+        ("inventory_snapshots", None, lambda: (_scale_inventory(model, seed, out), None)),
+    ]
+    total = 0
+    for a, b, fn in steps:
+        t0 = time.perf_counter()
+        rows = fn()
+        for name, n in zip((a, b), rows, strict=True):
+            if name is None:
+                continue
+            size = (out / f"{name}.csv").stat().st_size
+            total += size
+            print(f"{name + '.csv':<26} {n:>11,} rows {size / 1e9:>7.2f} GB", flush=True)
+        print(f"{'':<26} ({time.perf_counter() - t0:.1f} s)", flush=True)
+    print(f"{'total':<26} {'':>16} {total / 1e9:>7.2f} GB")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=None, help="output folder")

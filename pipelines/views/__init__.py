@@ -181,6 +181,8 @@ def kpi_summary(
     current = both[both["window"] == "current"].set_index("metric")
     previous = both[both["window"] == "previous"].set_index("metric")
     series = _kpis(engine, q, ids, grain=q.grain or "day")
+    if "period" not in series.columns:  # nothing computable per period in this scope
+        series = pd.DataFrame(columns=["metric", "period", "value"])
     plants, lines = _scope(q, "plant"), _scope(q, "line")
     rows = []
     for k in kpis:
