@@ -68,9 +68,20 @@ class DataInfo:
 class Engine:
     """KPIs over a store (refreshing as batches land) or over a folder of canonical CSVs."""
 
-    def __init__(self, store: Store | None = None, csv_dir: Path | None = None, threads: int = 2):
+    def __init__(
+        self,
+        store: Store | None = None,
+        csv_dir: Path | None = None,
+        threads: int = 2,
+        private: tuple[str, ...] = (),
+        include_shared: bool = True,
+    ):
+        """`private`: ids of private batches of `store` to add (an analyst's unpublished
+        uploads); `include_shared=False` shows them alone, without the shared batches."""
         self.store = store
         self.csv_dir = csv_dir
+        self.private = tuple(private)
+        self.include_shared = include_shared
         self.threads = threads
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -98,7 +109,7 @@ class Engine:
 
     def refresh(self) -> bool:
         """Rebuild the marts if the store changed since the last build. True if rebuilt."""
-        version = self.store.version() if self.store else ("csv",)
+        version = self._store_version()
         if version == self._version:
             return False
         with self._lock:
@@ -112,12 +123,26 @@ class Engine:
                     # a batch was deleted while we read it: list the batches again
                     if attempt == 2:
                         raise
-                    version = self.store.version() if self.store else version
+                    version = self._store_version()
             old, self._con = self._con, con
             self._version = version
             if old is not None:
                 old.close()
         return True
+
+    def _store_version(self) -> tuple[str, ...]:
+        if self.store is None:
+            return ("csv",)
+        shared = self.store.version() if self.include_shared else ()
+        return shared + tuple(f"private:{b}" for b in self.private)
+
+    def _files(self, table: str) -> list[Path]:
+        files = self.store.files(table) if self.include_shared else []
+        for batch_id in self.private:
+            batch = self.store.private_batch(batch_id)
+            if batch.table == table:
+                files += batch.data_files
+        return files
 
     def _new_connection(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect(
@@ -135,7 +160,7 @@ class Engine:
         reg = load()
         if self.store is not None:
             for name, table in reg.tables.items():
-                files = self.store.files(name)
+                files = self._files(name)
                 canonical = ", ".join(quote(c) for c in table.columns)
                 if not files:
                     empty = ", ".join(

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.contract import load
+from pipelines.staging import quote
 from pipelines.staging.sources import InputError, Source, file_sha256, open_source
 from pipelines.store.writer import write_batch_files
 
@@ -95,16 +97,10 @@ class Store:
 
     def delete(self, batch_id: str) -> None:
         """Roll back a batch: it disappears from readers in one rename."""
-        if "/" in batch_id or batch_id.startswith("."):
-            raise InputError(f"no such batch: {batch_id}")
-        src = self.batches_dir / batch_id
+        src = self.batches_dir / _checked_id(batch_id)
         if not src.is_dir():
             raise InputError(f"no such batch: {batch_id}")
-        trash = self.root / ".trash"
-        trash.mkdir(parents=True, exist_ok=True)
-        dst = trash / f"{batch_id}.{uuid.uuid4().hex[:8]}"
-        os.rename(src, dst)
-        shutil.rmtree(dst, ignore_errors=True)
+        _remove(self.root, src)
 
     def find_by_hash(self, table: str, sha256: str) -> Batch | None:
         for b in self.batches():
@@ -127,10 +123,13 @@ class Store:
         source_name: str,
         sha256: str | None = None,
         mapping: dict | None = None,
+        private: bool = False,
     ) -> IngestResult:
+        """Validate a source and write it as a batch: shared at once, or private (visible only
+        to whoever holds its id, see `private_batch`) until `publish`."""
         sha256 = sha256 or file_sha256(source.path)
         same = self.find_by_hash(source.table, sha256)
-        if same is not None:
+        if same is not None and not private:
             m = same.manifest
             return IngestResult(
                 batch_id=same.id,
@@ -166,9 +165,12 @@ class Store:
                 "top_reasons": stats["top_reasons"],
                 "mapping": mapping,
             }
+            if not private:
+                manifest["replaced_rows"] = self.count_replaced(source.table, tmp)
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-            self.batches_dir.mkdir(parents=True, exist_ok=True)
-            os.rename(tmp, self.batches_dir / batch_id)
+            target = self.private_dir if private else self.batches_dir
+            target.mkdir(parents=True, exist_ok=True)
+            os.rename(tmp, target / batch_id)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -181,6 +183,90 @@ class Store:
             rows_read=manifest["rows_read"],
             rows_accepted=stats["accepted"],
             rows_rejected=stats["rejected"],
+            replaced_rows=manifest.get("replaced_rows", 0),
             top_reasons=[tuple(r) for r in stats["top_reasons"]],
-            rejects_csv=self.batches_dir / batch_id / "rejects.csv",
+            rejects_csv=(self.private_dir if private else self.batches_dir)
+            / batch_id
+            / "rejects.csv",
         )
+
+    # ------------------------------------------------------------------ private batches
+
+    @property
+    def private_dir(self) -> Path:
+        return self.root / ".private"
+
+    def private_batch(self, batch_id: str) -> Batch:
+        """A batch written with private=True and not yet published."""
+        path = self.private_dir / _checked_id(batch_id)
+        try:
+            manifest = json.loads((path / MANIFEST).read_text())
+        except (OSError, ValueError):
+            raise InputError(f"no such private batch: {batch_id}") from None
+        return Batch(id=batch_id, path=path, manifest=manifest)
+
+    def publish(self, batch_id: str) -> IngestResult:
+        """Make a private batch shared, in one rename. A file already published (same table and
+        content) is not published twice: the private copy is discarded and the result says so."""
+        batch = self.private_batch(batch_id)
+        m = batch.manifest
+        same = self.find_by_hash(m["table"], m["sha256"])
+        result = IngestResult(
+            batch_id=batch_id,
+            table=m["table"],
+            source=m["source_file"],
+            rows_read=m["rows_read"],
+            rows_accepted=m["rows_accepted"],
+            rows_rejected=m["rows_rejected"],
+            top_reasons=[tuple(r) for r in m["top_reasons"]],
+        )
+        if same is not None:
+            self.discard(batch_id)
+            result.batch_id, result.duplicate_of = same.id, same.id
+            return result
+        m["replaced_rows"] = result.replaced_rows = self.count_replaced(m["table"], batch.path)
+        m["published_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        (batch.path / MANIFEST).write_text(json.dumps(m, indent=2, ensure_ascii=False))
+        self.batches_dir.mkdir(parents=True, exist_ok=True)
+        os.rename(batch.path, self.batches_dir / batch_id)
+        result.rejects_csv = self.batches_dir / batch_id / "rejects.csv"
+        return result
+
+    def discard(self, batch_id: str) -> None:
+        """Remove a private batch (an upload the analyst dropped)."""
+        path = self.private_dir / _checked_id(batch_id)
+        if path.is_dir():
+            _remove(self.root, path)
+
+    def count_replaced(self, table: str, batch_path: Path) -> int:
+        """How many rows of the shared store the batch at batch_path will replace (same key)."""
+        old = self.files(table)
+        new = sorted((batch_path / table).glob("*.parquet"))
+        if not old or not new:
+            return 0
+        keys = load().tables[table].key
+        cols = ", ".join(quote(k) for k in keys)
+        con = duckdb.connect()
+        try:
+            con.execute("set enable_progress_bar = false")
+            return con.execute(
+                f"select count(*) from (select distinct {cols} from read_parquet(?)) "
+                f"semi join (select {cols} from read_parquet(?)) using ({cols})",
+                [[str(f) for f in new], [str(f) for f in old]],
+            ).fetchone()[0]
+        finally:
+            con.close()
+
+
+def _checked_id(batch_id: str) -> str:
+    if not batch_id or "/" in batch_id or "\\" in batch_id or batch_id.startswith("."):
+        raise InputError(f"no such batch: {batch_id}")
+    return batch_id
+
+
+def _remove(root: Path, path: Path) -> None:
+    trash = root / ".trash"
+    trash.mkdir(parents=True, exist_ok=True)
+    dst = trash / f"{path.name}.{uuid.uuid4().hex[:8]}"
+    os.rename(path, dst)
+    shutil.rmtree(dst, ignore_errors=True)

@@ -157,3 +157,45 @@ def test_ragged_rows_and_duplicate_keys_are_rejected_with_exact_lines(tmp_path):
         "select note from read_parquet(?) order by _line", [str(store.files("production_runs")[0])]
     )
     assert kept.fetchall() == [("first",), ("=HYPERLINK()",)]
+
+
+def test_a_private_batch_is_seen_only_by_engines_given_its_id_until_published(tmp_path):
+    shared = write_csvs(tmp_path / "a", production_runs=RUNS)  # R1 10 + R3 20 accepted
+    upload = write_csvs(
+        tmp_path / "b",
+        production_runs="""
+        run_id,line,product,start_time,produced_qty,good_qty
+        R3,L1,X,2026-03-02,50,50
+        R7,L1,X,2026-03-03,7,7
+    """,
+    )
+    store = Store(tmp_path / "store")
+    store.ingest(shared / "production_runs.csv")
+    from pipelines.staging.sources import open_source
+
+    r = store.ingest_source(open_source(upload / "production_runs.csv"), "mine.csv", private=True)
+    others = Engine.from_store(store.root)
+    both = Engine(store=store, private=(r.batch_id,))
+    alone = Engine(store=store, private=(r.batch_id,), include_shared=False)
+    assert values(others.kpis(KpiQuery()))["output_units"] == 30
+    assert values(both.kpis(KpiQuery()))["output_units"] == 10 + 50 + 7  # the upload's R3 wins
+    assert values(alone.kpis(KpiQuery()))["output_units"] == 50 + 7
+
+    published = store.publish(r.batch_id)
+    assert published.replaced_rows == 1  # R3
+    assert [b.manifest["replaced_rows"] for b in store.batches()] == [0, 1]
+    assert others.refresh()
+    assert values(others.kpis(KpiQuery()))["output_units"] == 10 + 50 + 7
+
+
+def test_publishing_a_file_already_published_does_not_double_it(tmp_path):
+    src = write_csvs(tmp_path / "in", production_runs=RUNS)
+    store = Store(tmp_path / "store")
+    from pipelines.staging.sources import open_source
+
+    first = store.ingest_source(open_source(src / "production_runs.csv"), "a.csv", private=True)
+    store.publish(first.batch_id)
+    again = store.ingest_source(open_source(src / "production_runs.csv"), "a.csv", private=True)
+    assert store.publish(again.batch_id).duplicate_of == first.batch_id
+    assert len(store.batches()) == 1
+    assert not any(store.private_dir.iterdir())
