@@ -300,8 +300,12 @@ class Engine:
                 raise InputError(f"unknown dimension {d!r}; use one of: {', '.join(sorted(dims))}")
         wanted = [reg.kpis[k] for k in (q.kpis or reg.kpis)]
         resolved, unavailable = [], []
+        scope_dims = set(q.by) | set(q.filter_dict)
         for k in wanted:
             rk = self.resolve(k)
+            cm = k.cell_mart
+            if rk is not None and cm and scope_dims <= set(reg.marts[cm.numerator.mart].dims):
+                rk = ResolvedKpi(k, rk.unit, cm.numerator, cm.denominator)
             if rk is None:
                 unavailable.append(k)
             elif all(set(q.by) <= set(reg.marts[m].dims) | {"_"} for m in self._marts_of(rk)):

@@ -98,6 +98,7 @@ class Kpi:
     value: str
     cell: tuple[str, ...] = ()
     cell_sums: tuple[str, ...] = ()
+    cell_mart: Variant | None = None
     fallback: Variant | None = None
 
     @property
@@ -206,6 +207,14 @@ def load() -> Registry:
                 else None,
                 when_missing=tuple(f["when_missing"]),
             )
+        cell_mart = None
+        if "cell_mart" in k:
+            c = k["cell_mart"]
+            cell_mart = Variant(
+                unit=k["unit"],
+                numerator=_part(c["numerator"], k["mart"], marts),
+                denominator=_part(c["denominator"], k["mart"], marts),
+            )
         target = k["target"]
         kpis[k["id"]] = Kpi(
             id=k["id"],
@@ -223,6 +232,7 @@ def load() -> Registry:
             value=k.get("value", default_value),
             cell=tuple(k.get("cell", ())),
             cell_sums=tuple(k.get("cell_sums", ())),
+            cell_mart=cell_mart,
             fallback=fallback,
         )
     return Registry(tables=tables, marts=marts, kpis=kpis)

@@ -226,3 +226,22 @@ def test_weekly_grain_clips_turnover_days_to_the_range(csv_dir):
     got = {row["period"]: row["value"] for row in df.to_dict("records")}
     assert got[date(2026, 3, 2)] == pytest.approx(5 / 100 * 365 / 5)
     assert got[date(2026, 3, 9)] == pytest.approx(2 / 100 * 365 / 2)
+
+
+def test_schedule_adherence_cells_are_day_plant_line_product_whatever_the_path(csv_dir):
+    # one cell (03-01, P, L1, X) made in two shifts: A good 50 of plan 40, B good 10 of plan 40
+    # cell: min(50 + 10, 40 + 40) / 80 = 0.75 (per shift it would be (40 + 10) / 80 = 0.625)
+    # shift A alone: min(50, 40) / 40 = 1.0
+    folder = csv_dir(
+        production_runs="""
+        run_id,plant,line,product,production_type,shift,start_time,produced_qty,good_qty,planned_qty
+        R1,P,L1,X,mass,A,2026-03-01T06:00,50,50,40
+        R2,P,L1,X,mass,B,2026-03-01T14:00,10,10,40
+    """
+    )
+    e = Engine.from_csv_dir(folder)
+    prebuilt = values(e.kpis(KpiQuery.make(by=["line"])))  # served by fct_schedule_cells
+    by_type = values(e.kpis(KpiQuery.make(by=["production_type"])))  # cells built per query
+    shift_a = values(e.kpis(KpiQuery.make(filters={"shift": ["A"]})))
+    assert prebuilt["schedule_adherence"] == by_type["schedule_adherence"] == 0.75
+    assert shift_a["schedule_adherence"] == 1.0
