@@ -39,7 +39,6 @@ __all__ = [
     "filter_options",
     "kpi_summary",
     "kpi_trend",
-    "line_plants",
     "line_ranking",
     "mass_vs_custom",
     "oee_waterfall",
@@ -47,6 +46,7 @@ __all__ = [
     "rows_behind",
     "safe_csv",
     "score_distribution",
+    "summary_trend",
     "value_chain",
 ]
 
@@ -118,7 +118,15 @@ def _kpis(engine: Engine, q: KpiQuery, kpis, by=(), grain=None, **kw) -> pd.Data
         grain=grain,
         kpis=list(kpis),
     )
-    return engine.kpis(scoped, **kw)
+    df = engine.kpis(scoped, **kw)
+    # a scope where nothing is computable comes back without its group columns: add them, empty
+    wanted = ["metric", *by, *(["period"] if grain else []), "value", "numerator", "denominator"]
+    wanted += ["unit", "available", "missing", "label", "area", "direction", "target"]
+    wanted += ["window"] if kw.get("with_previous") else []
+    for col in wanted:
+        if col not in df.columns:
+            df[col] = pd.Series(dtype=object)
+    return df
 
 
 def _num(x) -> float | None:
@@ -149,16 +157,6 @@ def filter_options(engine: Engine) -> dict[str, list[str]]:
     return {d: df.loc[df["dim"] == d, "value"].tolist() for d in FILTER_DIMS}
 
 
-def line_plants(engine: Engine) -> dict[str, str]:
-    """{line: plant} (the plant most of a line's runs carry)."""
-    cur = engine.cursor()
-    try:
-        df = cur.execute(_sql("line_plants")).df()
-    finally:
-        cur.close()
-    return dict(zip(df["line"], df["plant"], strict=True))
-
-
 # ---------------------------------------------------------------------------------- cards
 
 
@@ -178,22 +176,24 @@ def kpi_summary(
     kpis = reg.kpi_list(area)
     ids = [k.id for k in kpis]
     both = _kpis(engine, q, ids, with_previous=True)
-    current = both[both["window"] == "current"].set_index("metric")
-    previous = both[both["window"] == "previous"].set_index("metric")
-    series = _kpis(engine, q, ids, grain=q.grain or "day")
-    if "period" not in series.columns:  # nothing computable per period in this scope
-        series = pd.DataFrame(columns=["metric", "period", "value"])
+    current = {r["metric"]: r for r in both[both["window"] == "current"].to_dict("records")}
+    previous = {r["metric"]: r for r in both[both["window"] == "previous"].to_dict("records")}
+    series = _kpis(engine, q, ids, grain=q.grain or "day").dropna(subset=["value"])
+    sparks = {
+        m: (list(g["period"]), [float(v) for v in g["value"]])
+        for m, g in series.groupby("metric", sort=False)
+    }
     plants, lines = _scope(q, "plant"), _scope(q, "line")
     rows = []
     for k in kpis:
-        cur = current.loc[k.id] if k.id in current.index else None
-        prev = previous.loc[k.id] if k.id in previous.index else None
+        cur = current.get(k.id)
+        prev = previous.get(k.id)
         value = _num(cur["value"]) if cur is not None else None
         before = _num(prev["value"]) if prev is not None else None
         delta = value - before if value is not None and before is not None else None
         resolved = targets.resolve(k, plants, lines)
         rk = engine.resolve(k)
-        spark = series[series["metric"] == k.id].dropna(subset=["value"])
+        periods, spark = sparks.get(k.id, ([], []))
         available = bool(cur["available"]) if cur is not None else False
         rows.append(
             {
@@ -218,8 +218,8 @@ def kpi_summary(
                 "denominator": _num(cur["denominator"]) if cur is not None else None,
                 "numerator_label": (rk or k).numerator.label,
                 "denominator_label": (rk or k).denominator.label if (rk or k).denominator else None,
-                "spark": [float(v) for v in spark["value"]],
-                "spark_periods": list(spark["period"]),
+                "spark": spark,
+                "spark_periods": periods,
             }
         )
     return pd.DataFrame(rows)
@@ -270,6 +270,30 @@ def kpi_trend(
     tmap = {k: targets.resolve(reg.kpis[k], plants, lines).value for k in kpis}
     df["target"] = df["metric"].map(tmap)
     return df[["metric", "label", "period", "value", "numerator", "denominator", "unit", "target"]]
+
+
+def summary_trend(summary: pd.DataFrame, kpis: list[str]) -> pd.DataFrame:
+    """The per-period series a kpi_summary already holds (its sparklines), for some KPIs, in the
+    shape of kpi_trend — so the overview draws its trends without another query."""
+    rows = []
+    by_id = summary.set_index("metric")
+    for metric in kpis:
+        if metric not in by_id.index:
+            continue
+        r = by_id.loc[metric]
+        for period, value in zip(r["spark_periods"], r["spark"], strict=True):
+            rows.append(
+                {
+                    "metric": metric,
+                    "label": r["label"],
+                    "period": period,
+                    "value": value,
+                    "unit": r["unit"],
+                    "target": _num(r["target"]),
+                }
+            )
+    columns = ["metric", "label", "period", "value", "unit", "target"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 # ---------------------------------------------------------------------------------- production
@@ -349,30 +373,38 @@ RANKING_KPIS = ("plan_attainment", "schedule_adherence", "oee", "throughput_per_
 
 
 def line_ranking(engine: Engine, q: KpiQuery, targets: Targets | None = None) -> Ranking:
-    """One row per line: plant, plan attainment (its good and planned units), schedule adherence,
-    OEE, throughput, good units, and the plan-attainment status; sorted by plan attainment,
-    lowest first. The bottleneck is the line with the lowest throughput against plan.
+    """One row per plant × line: plan attainment (its good and planned units), schedule
+    adherence, OEE, throughput, good units, and the plan-attainment target and status for that
+    plant and line; sorted by plan attainment, lowest first. The bottleneck is the line with the
+    lowest throughput against plan.
     """
-    long = by_dimension(engine, q, "line", list(RANKING_KPIS), targets)
+    reg = load()
+    targets = targets or Targets()
+    long = _kpis(engine, q, list(RANKING_KPIS), by=["plant", "line"])
+    columns = ["plant", "line", *RANKING_KPIS, "good_units_planned", "planned_units"]
     if long.empty:
-        return Ranking(pd.DataFrame(columns=["line", "plant", *RANKING_KPIS]), None, None)
-    wide = long.pivot(index="line", columns="metric", values="value")
+        return Ranking(pd.DataFrame(columns=[*columns, "target", "status"]), None, None)
+    wide = long.pivot(index=["plant", "line"], columns="metric", values="value")
     wide = wide.reindex(columns=list(RANKING_KPIS))
-    plan = long[long["metric"] == "plan_attainment"].set_index("line")
+    plan = long[long["metric"] == "plan_attainment"].set_index(["plant", "line"])
     wide["good_units_planned"] = plan["numerator"]
     wide["planned_units"] = plan["denominator"]
-    wide["status"] = plan["status"]
-    wide["target"] = plan["target"]
-    plants = line_plants(engine)
-    wide.insert(0, "plant", [plants.get(x) for x in wide.index])
-    wide = wide.reset_index().sort_values(
-        ["plan_attainment", "line"], na_position="last", kind="stable"
-    )
+    wide = wide.reset_index()
+    kpi = reg.kpis["plan_attainment"]
+    resolved = [
+        targets.resolve(kpi, (p,), (ln,)) for p, ln in zip(wide["plant"], wide["line"], strict=True)
+    ]
+    wide["target"] = [r.value for r in resolved]
+    wide["status"] = [
+        status(_num(v), r.value, kpi.direction, r.at_risk_band)
+        for v, r in zip(wide["plan_attainment"], resolved, strict=True)
+    ]
+    wide = wide.sort_values(["plan_attainment", "line"], na_position="last", kind="stable")
     wide = wide.reset_index(drop=True)
-    first = wide.dropna(subset=["plan_attainment"])
-    if first.empty:
+    planned = wide.dropna(subset=["plan_attainment"])
+    if planned.empty:
         return Ranking(wide, None, None)
-    return Ranking(wide, str(first.iloc[0]["line"]), float(first.iloc[0]["plan_attainment"]))
+    return Ranking(wide, str(planned.iloc[0]["line"]), float(planned.iloc[0]["plan_attainment"]))
 
 
 # ---------------------------------------------------------------------------------- operations

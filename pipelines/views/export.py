@@ -31,5 +31,6 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def safe_csv(df: pd.DataFrame) -> bytes:
-    """UTF-8 CSV bytes of df, formula-injection safe, RFC 4180 quoting by pandas."""
-    return safe_frame(df).to_csv(index=False).encode("utf-8")
+    """UTF-8 CSV bytes of df, formula-injection safe, RFC 4180 (CRLF rows; a field holding a
+    separator, quote, CR or LF is quoted)."""
+    return safe_frame(df).to_csv(index=False, lineterminator="\r\n").encode("utf-8")

@@ -1,0 +1,120 @@
+"""KPI cards: value, delta against the previous period (coloured by the KPI's direction), target,
+status, sparkline and the KPI's definition as tooltip; "n/a" with the needed columns otherwise.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import format as fmt
+from pipelines.views.targets import AT_RISK, OFF_TARGET, ON_TARGET
+
+# status → (badge colour, icon, text); the theme maps blue/orange/red to Okabe–Ito colours
+STATUS_BADGES = {
+    ON_TARGET: ("blue", ":material/check_circle:", "On target"),
+    AT_RISK: ("orange", ":material/warning:", "At risk"),
+    OFF_TARGET: ("red", ":material/cancel:", "Off target"),
+}
+
+
+def status_badge(status: str | None) -> str:
+    """Markdown for a status badge (shape and words, not colour alone)."""
+    if status not in STATUS_BADGES:
+        return ":gray-badge[No target]"
+    colour, icon, text = STATUS_BADGES[status]
+    return f":{colour}-badge[{icon} {text}]"
+
+
+SPARK_COLOURS = {True: "#0072B2", False: "#D55E00", None: "#8C8C8C"}  # better, worse, flat
+
+
+def sparkline(values: list[float], colour: str, width: int = 160, height: int = 34) -> str:
+    """An inline SVG polyline of the values (scaled to the box; presentation only).
+
+    Lighter for the browser than a chart per card: 27 of them render in a few milliseconds.
+    """
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+    last = len(values) - 1
+    points = " ".join(
+        f"{i * width / last:.1f},{height - 3 - (v - lo) / span * (height - 6):.1f}"
+        for i, v in enumerate(values)
+    )
+    return (
+        f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none" width="100%" '
+        f'height="{height}" role="img" aria-label="trend over the period">'
+        f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" stroke-linejoin="round" '
+        f'vector-effect="non-scaling-stroke" points="{points}"/></svg>'
+    )
+
+
+def _clean(x):
+    return None if fmt.is_missing(x) else x
+
+
+def tooltip(row: dict) -> str:
+    parts = [row["description"]]
+    if row.get("numerator_label"):
+        ratio = row["numerator_label"]
+        if row.get("denominator_label"):
+            ratio += f" ÷ {row['denominator_label']}"
+        parts.append(f"**Computed as** {ratio}.")
+    target = _clean(row.get("target"))
+    if target is not None:
+        better = "higher" if row["direction"] == "higher" else "lower"
+        parts.append(
+            f"**Target** {fmt.value(target, row['unit'])} ({row['target_source']}); "
+            f"{better} is better; at risk within {row['at_risk_band'] * 100:.0f} % of the target."
+        )
+    parts.append(f"*{row['standard']}*")
+    return "\n\n".join(parts)
+
+
+def kpi_card(row: dict, compare: str = "vs previous period") -> None:
+    """One KPI card in a bordered container keyed `card-<metric>` (CSS class st-key-card-<metric>)."""
+    with st.container(border=True, key=f"card-{row['metric']}", gap="small"):
+        value = _clean(row.get("value"))
+        if not row["available"] or value is None:
+            st.metric(row["label"], fmt.NA, help=tooltip(row))
+            if row["missing"]:
+                needs = ", ".join(f"`{m}`" for m in row["missing"])
+                st.caption(f":material/block: Needs {needs}")
+            else:
+                st.caption(":material/filter_alt_off: No data in this scope")
+            return
+        delta = _clean(row.get("delta"))
+        delta_text = fmt.delta(delta, row["unit"]) if delta is not None else None
+        flat = bool(delta_text) and delta_text.startswith("±")
+        direction_colour = "normal" if row["direction"] == "higher" else "inverse"
+        colour = "off" if flat else direction_colour
+        spark = [float(v) for v in (row.get("spark") or []) if not fmt.is_missing(v)]
+        st.metric(
+            row["label"],
+            fmt.value(value, row["unit"]),
+            delta=delta_text,
+            delta_color=colour,
+            delta_arrow="off" if flat else "auto",
+            delta_description=compare if delta_text else None,
+            help=tooltip(row),
+        )
+        if len(spark) > 1:
+            good = None if flat or delta is None else bool(row.get("delta_good"))
+            st.markdown(sparkline(spark, SPARK_COLOURS[good]), unsafe_allow_html=True)
+        target = _clean(row.get("target"))
+        unit = fmt.unit_label(row["unit"])
+        bits = []
+        if target is not None:
+            bits.append(f"Target {fmt.value(target, row['unit'])}")
+        if unit:
+            bits.append(unit)
+        st.markdown(f"{status_badge(row.get('status'))} :small[{' · '.join(bits)}]")
+
+
+def card_grid(summary: pd.DataFrame, columns: int = 3, compare: str = "vs previous period") -> None:
+    rows = summary.to_dict("records")
+    for i in range(0, len(rows), columns):
+        cols = st.columns(columns, gap="small")
+        for col, row in zip(cols, rows[i : i + columns], strict=False):
+            with col:
+                kpi_card(row, compare)

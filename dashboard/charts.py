@@ -1,0 +1,400 @@
+"""Plotly figure builders with one look: Okabe–Ito colours (colour-blind safe), compact margins,
+percentages with one decimal. They draw what the views computed; they compute nothing.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard import format as fmt
+from pipelines.views.targets import AT_RISK, OFF_TARGET, ON_TARGET
+
+# Okabe & Ito (2008), "Color Universal Design"
+BLUE = "#0072B2"
+ORANGE = "#E69F00"
+VERMILLION = "#D55E00"
+SKY = "#56B4E9"
+GREEN = "#009E73"
+PURPLE = "#CC79A7"
+YELLOW = "#F0E442"
+GREY = "#8C8C8C"
+PALETTE = [BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, YELLOW, GREY]
+STATUS_COLOURS = {ON_TARGET: BLUE, AT_RISK: ORANGE, OFF_TARGET: VERMILLION}
+
+HEIGHT = 300
+
+
+def _status_colour(status) -> str:
+    return STATUS_COLOURS.get(status, GREY)
+
+
+def _layout(fig: go.Figure, height: int = HEIGHT, percent_y: bool = False, **kw) -> go.Figure:
+    fig.update_layout(
+        height=height,
+        margin={"l": 8, "r": 8, "t": 36, "b": 8},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0},
+        hoverlabel={"namelength": -1},
+        colorway=PALETTE,
+        **kw,
+    )
+    if percent_y:
+        fig.update_yaxes(tickformat=percent_ticks(fig))
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
+def percent_ticks(fig: go.Figure) -> str:
+    """'.0%' ticks, or '.1%' when the y values span less than 10 points (so ticks stay distinct)."""
+    ys = []
+    for trace in fig.data:
+        values = getattr(trace, "y", None)
+        if values is not None:
+            ys += [float(y) for y in list(values) if y is not None and y == y]
+    return ".1%" if ys and max(ys) - min(ys) < 0.1 else ".0%"
+
+
+def _hover_value(unit: str) -> str:
+    if unit == "%":
+        return "%{y:.1%}"
+    if unit.startswith("score"):
+        return "%{y:.2f}"
+    return "%{y:,.1f}"
+
+
+def empty(message: str = "No data in this scope", height: int = 160) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, height=height)
+
+
+def trend(df: pd.DataFrame, height: int = HEIGHT, title: str | None = None) -> go.Figure:
+    """KPI lines per period with each KPI's target as a dashed line of the same colour."""
+    if df.empty:
+        return empty()
+    fig = go.Figure()
+    units = df["unit"].dropna().unique().tolist()
+    unit = units[0] if len(units) == 1 else ""
+    for i, (_metric, g) in enumerate(df.groupby("metric", sort=False)):
+        colour = PALETTE[i % len(PALETTE)]
+        label = g["label"].iloc[0]
+        fig.add_trace(
+            go.Scatter(
+                x=g["period"],
+                y=g["value"],
+                name=label,
+                mode="lines+markers" if len(g) <= 40 else "lines",
+                line={"color": colour, "width": 2},
+                marker={"size": 5},
+                hovertemplate=f"{label}: {_hover_value(g['unit'].iloc[0])}<extra></extra>",
+            )
+        )
+        target = g["target"].dropna()
+        if len(target):
+            fig.add_trace(
+                go.Scatter(
+                    x=[g["period"].min(), g["period"].max()],
+                    y=[target.iloc[0], target.iloc[0]],
+                    name=f"{label} target",
+                    mode="lines",
+                    line={"color": colour, "width": 1.5, "dash": "dash"},
+                    hovertemplate=f"{label} target: {_hover_value(g['unit'].iloc[0])}<extra></extra>",
+                    showlegend=False,
+                )
+            )
+    _layout(fig, height=height, percent_y=unit == "%", hovermode="x unified", title=title)
+    return fig
+
+
+def waterfall(df: pd.DataFrame, height: int = HEIGHT) -> go.Figure:
+    """OEE loss waterfall in hours: planned time, three losses, fully productive time."""
+    if df.empty:
+        return empty("No runs with planned time, downtime, cycle time and good units")
+    text = [
+        f"{h:,.0f} h · {fmt.percent(s)}"
+        for h, s in zip(df["hours"], df["share_of_planned"], strict=True)
+    ]
+    fig = go.Figure(
+        go.Waterfall(
+            x=df["label"],
+            y=df["signed_hours"],
+            measure=df["measure"],
+            text=text,
+            textposition="outside",
+            cliponaxis=False,
+            connector={"line": {"color": GREY, "width": 1}},
+            increasing={"marker": {"color": GREEN}},
+            decreasing={"marker": {"color": VERMILLION}},
+            totals={"marker": {"color": BLUE}},
+            hovertemplate="%{x}: %{text}<extra></extra>",
+        )
+    )
+    top = float(df["hours"].max())
+    _layout(fig, height=height, showlegend=False)
+    fig.update_yaxes(title_text="hours", range=[0, top * 1.18])
+    return fig
+
+
+def pareto(df: pd.DataFrame, height: int = HEIGHT) -> go.Figure:
+    """Stop hours per reason (bars) with the cumulative share (line, right axis)."""
+    if df.empty:
+        return empty("No stops in this scope")
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(
+        go.Bar(
+            x=df["reason"],
+            y=df["hours"],
+            name="Stop hours",
+            marker_color=VERMILLION,
+            customdata=df[["stops", "share"]],
+            hovertemplate="%{x}: %{y:,.1f} h in %{customdata[0]} stops "
+            "(%{customdata[1]:.1%})<extra></extra>",
+        ),
+        secondary_y=False,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=df["reason"],
+            y=df["cumulative_share"],
+            name="Cumulative %",
+            mode="lines+markers",
+            line={"color": BLUE, "width": 2},
+            hovertemplate="cumulative %{y:.1%}<extra></extra>",
+        ),
+        secondary_y=True,
+    )
+    _layout(fig, height=height)
+    fig.update_yaxes(title_text="hours", secondary_y=False)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.05], secondary_y=True, showgrid=False)
+    return fig
+
+
+def heatmap(df: pd.DataFrame, target: float | None, height: int = HEIGHT) -> go.Figure:
+    """Schedule adherence per line × day; the colour turns blue at the target."""
+    if df.empty:
+        return empty("No planned runs in this scope")
+    grid = df.pivot(index="line", columns="period", values="value").sort_index(ascending=False)
+    mid = target if target is not None else 0.95
+    low = min(0.6, float(df["value"].min()))
+    pos = max(0.0, min(1.0, (mid - low) / (1.0 - low))) if low < 1 else 0.5
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.values,
+            x=list(grid.columns),
+            y=list(grid.index),
+            zmin=low,
+            zmax=1.0,
+            # below target: vermillion → light orange; from the target up: light blue → blue
+            colorscale=[
+                [0, VERMILLION],
+                [max(0.0, pos - 0.001), "#F6D3A1"],
+                [pos, "#C6DCEE"],
+                [1, BLUE],
+            ],
+            colorbar={"tickformat": ".0%", "thickness": 10, "len": 0.9},
+            hoverinfo="skip",
+            xgap=1,
+            ygap=1,
+        )
+    )
+    # Heatmaps cannot be selected in Plotly: an invisible marker on each cell carries the hover
+    # text and makes a click select the cell's line (drill-down)
+    cells = df.dropna(subset=["value"])
+    fig.add_trace(
+        go.Scatter(
+            x=cells["period"],
+            y=cells["line"],
+            mode="markers",
+            marker={"size": 14, "color": "rgba(0,0,0,0)"},
+            customdata=cells[["line"]],
+            text=[fmt.percent(v) for v in cells["value"]],
+            hovertemplate="%{y} · %{x}: %{text}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    fig.update_yaxes(categoryorder="array", categoryarray=list(grid.index))
+    return _layout(fig, height=height)
+
+
+def bars(
+    df: pd.DataFrame,
+    category: str,
+    value: str,
+    unit: str,
+    status: str | None = None,
+    target: float | None = None,
+    height: int = HEIGHT,
+    horizontal: bool = True,
+    colour: str = BLUE,
+    hover_extra: str = "",
+) -> go.Figure:
+    """One bar per category; coloured by status when given; an optional target line."""
+    if df.empty:
+        return empty()
+    has_status = bool(status) and df[status].isin(list(STATUS_COLOURS)).any()
+    colours = [_status_colour(s) for s in df[status]] if has_status else colour
+    text = [fmt.value(v, unit) for v in df[value]]
+    common = {
+        "marker_color": colours,
+        "text": text,
+        "textposition": "auto",
+        "customdata": df[[category]],
+        "cliponaxis": False,
+    }
+    if horizontal:
+        bar = go.Bar(
+            y=df[category],
+            x=df[value],
+            orientation="h",
+            hovertemplate=f"%{{y}}: %{{text}}{hover_extra}<extra></extra>",
+            **common,
+        )
+    else:
+        bar = go.Bar(
+            x=df[category],
+            y=df[value],
+            hovertemplate=f"%{{x}}: %{{text}}{hover_extra}<extra></extra>",
+            **common,
+        )
+    fig = go.Figure(bar)
+    _layout(fig, height=height, showlegend=False)
+    axis = fig.update_xaxes if horizontal else fig.update_yaxes
+    if unit == "%":
+        axis(tickformat=".0%")
+    elif unit == "lines":
+        small = float(df[value].max()) <= 10
+        axis(tickformat="d", rangemode="tozero", dtick=1 if small else None)
+    if horizontal:
+        fig.update_yaxes(autorange="reversed", type="category")
+    else:
+        fig.update_xaxes(type="category")
+    if target is not None:
+        if horizontal:
+            fig.add_vline(x=target, line_dash="dash", line_color=GREY)
+        else:
+            fig.add_hline(y=target, line_dash="dash", line_color=GREY)
+    return fig
+
+
+SERIES_COLOURS = [SKY, PURPLE, GREEN, YELLOW]  # categories, not statuses: no blue/orange/vermillion
+
+
+def grouped(
+    df: pd.DataFrame, category: str, series: str, value: str, unit: str, height: int = HEIGHT
+) -> go.Figure:
+    """Grouped bars: one group per category, one bar per series (e.g. KPI × production type)."""
+    if df.empty:
+        return empty()
+    fig = go.Figure()
+    for i, (name, g) in enumerate(df.groupby(series, sort=False)):
+        fig.add_trace(
+            go.Bar(
+                x=g[category],
+                y=g[value],
+                name=str(name),
+                marker_color=SERIES_COLOURS[i % len(SERIES_COLOURS)],
+                text=[fmt.value(v, unit) for v in g[value]],
+                textposition="auto",
+                customdata=g[[series]],
+                hovertemplate="%{x} · %{customdata[0]}: %{text}<extra></extra>",
+            )
+        )
+    _layout(fig, height=height, percent_y=unit == "%", barmode="group")
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def plan_vs_output(table: pd.DataFrame, height: int = HEIGHT) -> go.Figure:
+    """Good units of planned runs against planned units, per line."""
+    if table.empty:
+        return empty()
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=table["line"],
+            y=table["planned_units"],
+            name="Planned",
+            marker_color=GREY,
+            customdata=table[["line"]],
+            hovertemplate="%{x} planned: %{y:,.0f}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=table["line"],
+            y=table["good_units_planned"],
+            name="Good output",
+            marker_color=BLUE,
+            customdata=table[["line"]],
+            hovertemplate="%{x} good: %{y:,.0f}<extra></extra>",
+        )
+    )
+    _layout(fig, height=height, barmode="group")
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(title_text="units")
+    return fig
+
+
+def histogram(
+    hist: pd.DataFrame, median: float | None, p90: float | None, height: int = HEIGHT
+) -> go.Figure:
+    """Order lines per order-to-delivery days, with the median and p90 marked."""
+    if hist.empty:
+        return empty("No delivered lines in this scope")
+    fig = go.Figure(
+        go.Bar(
+            x=hist["cycle_days"],
+            y=hist["lines"],
+            marker_color=SKY,
+            hovertemplate="%{x} days: %{y} lines<extra></extra>",
+        )
+    )
+    for x, name, colour in ((median, "median", BLUE), (p90, "p90", VERMILLION)):
+        if x is not None:
+            fig.add_vline(
+                x=x,
+                line_dash="dash",
+                line_color=colour,
+                annotation_text=f"{name} {x:.1f} d",
+                annotation_position="top right",
+                annotation_font_color=colour,
+            )
+    _layout(fig, height=height, showlegend=False, bargap=0.1)
+    fig.update_xaxes(title_text="days from order to delivery")
+    fig.update_yaxes(title_text="order lines")
+    return fig
+
+
+BAND_COLOURS = {
+    "satisfied": BLUE,
+    "neutral": GREY,
+    "dissatisfied": VERMILLION,
+    "promoter": BLUE,
+    "passive": GREY,
+    "detractor": VERMILLION,
+}
+
+
+def scores(df: pd.DataFrame, kind: str, height: int = 240) -> go.Figure:
+    """Responses per score of one survey (csat 1–5 or nps 0–10), coloured by band."""
+    g = df[df["kind"] == kind]
+    if g.empty or not (g["responses"] > 0).any():
+        return empty("No responses in this scope", height=height)
+    fig = go.Figure(
+        go.Bar(
+            x=g["score"].astype(int).astype(str),
+            y=g["responses"],
+            marker_color=[BAND_COLOURS.get(b, GREY) for b in g["band"]],
+            customdata=g[["band", "share"]],
+            hovertemplate="score %{x}: %{y} responses (%{customdata[1]:.1%}, "
+            "%{customdata[0]})<extra></extra>",
+        )
+    )
+    _layout(fig, height=height, showlegend=False)
+    fig.update_xaxes(type="category", title_text="CSAT score" if kind == "csat" else "NPS score")
+    fig.update_yaxes(title_text="responses")
+    return fig

@@ -1,0 +1,148 @@
+"""Shared chrome: the sidebar's global filters and live settings, the page header with the data's
+freshness, and the guard that turns an error into a friendly message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+
+import streamlit as st
+
+from dashboard import format as fmt
+from dashboard import state
+from pipelines import Engine, KpiQuery
+
+log = logging.getLogger("andon.dashboard")
+
+TYPE_LABELS = {"mass": "Mass (make-to-stock)", "custom": "Custom (make-to-order)"}
+TYPE_HELP = "mass = make-to-stock, repetitive; custom = make-to-order, job shop."
+
+
+@contextlib.contextmanager
+def guard(what: str = "this section") -> Iterator[None]:
+    """Show a friendly message instead of a traceback when a section fails; the rest keeps working."""
+    try:
+        yield
+    except Exception:
+        log.exception("dashboard section failed: %s", what)
+        st.error(
+            f"Sorry — {what} could not be shown right now. The rest of the dashboard keeps "
+            "working; this section retries on the next refresh.",
+            icon=":material/error:",
+        )
+
+
+def sidebar(engine: Engine) -> None:
+    """The global filters (bound to the URL) and the live refresh settings."""
+    info = engine.info
+    opts = state.options(engine)
+    with st.sidebar:
+        st.markdown("### :material/tune: Filters")
+        st.selectbox(
+            "Date range",
+            list(state.RANGES),
+            index=list(state.RANGES).index(state.DEFAULT_RANGE),
+            key=state.RANGE,
+            bind="query-params",
+            help="Ends on the latest date in the data, not today's date.",
+        )
+        if state.RANGES.get(st.session_state.get(state.RANGE)) == "custom" and info.end:
+            start, end = state.preset_window("last_30", info.end)
+            default = (max(start, info.start or start), end)
+            st.date_input(
+                "From – to",
+                value=default,
+                min_value=info.start,
+                max_value=info.end,
+                key=state.DATES,
+                bind="query-params",
+                format="YYYY-MM-DD",
+            )
+        for key, label in state.DIM_LABELS.items():
+            st.multiselect(
+                label,
+                opts.get(key, []),
+                key=key,
+                bind="query-params",
+                placeholder="All",
+                help=TYPE_HELP if key == "type" else None,
+            )
+        st.segmented_control(
+            "Grain",
+            list(state.GRAINS),
+            default=state.DEFAULT_GRAIN,
+            key=state.GRAIN,
+            bind="query-params",
+            required=True,
+        )
+        st.divider()
+        st.markdown("### :material/autorenew: Live")
+        st.toggle("Auto-refresh", value=True, key=state.LIVE, bind="query-params")
+        options = state.refresh_options()
+        st.selectbox(
+            "Every (seconds)",
+            options,
+            index=options.index(state.refresh_default()),
+            key=state.EVERY,
+            bind="query-params",
+            disabled=not st.session_state.get(state.LIVE, True),
+            help="The KPI sections re-run on their own at this interval, without reloading the page.",
+        )
+
+
+def scope_text(engine: Engine, q: KpiQuery) -> str:
+    q = engine.resolve_query(q)
+    parts = [fmt.period(q.start, q.end)]
+    for key, dim in state.DIM_KEYS.items():
+        values = q.filter_dict.get(dim)
+        if values:
+            shown = [TYPE_LABELS.get(v, v) if key == "type" else v for v in values]
+            parts.append(", ".join(shown[:3]) + (f" +{len(shown) - 3}" if len(shown) > 3 else ""))
+    return " · ".join(parts)
+
+
+def freshness(engine: Engine, computed_at: float | None) -> str:
+    """'Data as of 15 Nov 2026 · refreshed 4 s ago · live every 30 s'."""
+    text = f"Data as of **{fmt.day(engine.info.as_of)}**"
+    if computed_at is not None:
+        text += f" · refreshed {fmt.ago(time.time() - computed_at)}"
+    every = state.live_every()
+    text += f" · live every {every} s" if every else " · live refresh off"
+    return text
+
+
+def header(title: str, engine: Engine, q: KpiQuery, computed_at: float | None) -> None:
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    with left:
+        st.markdown(f"## {title}")
+        st.caption(scope_text(engine, q), help="The date range and the filters in force.")
+    with right:
+        st.caption(freshness(engine, computed_at), text_alignment="right")
+
+
+def live_page(title: str, body: Callable[[Engine, KpiQuery], float | None]) -> None:
+    """Run a page body in a top-level fragment that re-runs every live interval.
+
+    Each run checks the store for new batches (cheap), so a batch ingested by another process
+    shows up within one interval without reloading the page; the filters are kept.
+    """
+
+    @st.fragment(run_every=state.live_every())
+    def live() -> None:
+        engine = state.get_engine()
+        try:
+            engine.refresh()
+        except Exception:
+            log.exception("refresh failed")
+        q = state.current_query(engine)
+        slot = st.container()
+        computed_at = None
+        with guard(f"the {title.lower()} page"):
+            computed_at = body(engine, q)
+        with slot:
+            header(title, engine, q, computed_at)
+
+    live()

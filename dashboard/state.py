@@ -1,0 +1,269 @@
+"""Dashboard state: the engine, the shared query cache, and the global filters → KpiQuery.
+
+Filters live in st.session_state under the keys below; the sidebar widgets bind them to the URL
+(query parameters of the same names), so a link reproduces the view.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import streamlit as st
+
+from pipelines import Engine, KpiQuery, views
+from pipelines.views.targets import Targets, load_targets
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# -------------------------------------------------------------------------------- filter keys
+
+RANGE = "range"
+DATES = "dates"
+GRAIN = "grain"
+LIVE = "live"
+EVERY = "every"
+# global filter: session/URL key → pipelines dimension
+DIM_KEYS = {
+    "plant": "plant",
+    "line": "line",
+    "product": "product",
+    "type": "production_type",
+    "customer": "customer",
+}
+DIM_LABELS = {
+    "plant": "Plant",
+    "line": "Line",
+    "product": "Product",
+    "type": "Production type",
+    "customer": "Customer",
+}
+
+# date range presets: the label (shown, and in the URL) → code
+RANGES = {
+    "Last 7 days": "last_7",
+    "Last 30 days": "last_30",
+    "Last 90 days": "last_90",
+    "Quarter to date": "qtd",
+    "Year to date": "ytd",
+    "Custom": "custom",
+}
+DEFAULT_RANGE = "Last 30 days"
+# bound widgets put the text they show in the URL, so options are their own labels
+GRAINS = {"Day": "day", "Week": "week", "Month": "month"}
+DEFAULT_GRAIN = "Day"
+DRILL = "_drill"  # a pending drill-down: (session key, value), applied before the widgets exist
+DRILL_SEEN = "_drill_seen"  # chart key → the selection already applied
+
+
+def refresh_default() -> int:
+    """The live refresh interval in seconds (ANDON_REFRESH_S, default 30)."""
+    try:
+        return max(1, int(os.environ.get("ANDON_REFRESH_S", "30")))
+    except ValueError:
+        return 30
+
+
+def refresh_options() -> list[int]:
+    return sorted({10, 30, 60, 300, refresh_default()})
+
+
+def store_path() -> Path:
+    return Path(os.environ.get("ANDON_STORE", "data"))
+
+
+def targets_path() -> Path:
+    """ANDON_TARGETS, else targets.csv at the repository root."""
+    return Path(os.environ.get("ANDON_TARGETS", str(ROOT / "targets.csv")))
+
+
+# -------------------------------------------------------------------------------- engine
+
+
+@st.cache_resource(show_spinner=False)
+def _engine(path: str) -> Engine:
+    return Engine.from_store(path)
+
+
+def get_engine() -> Engine:
+    """The process-wide engine on the store (one per store path, shared by every viewer)."""
+    return _engine(str(store_path().resolve()))
+
+
+def has_store() -> bool:
+    return (store_path() / "batches").is_dir()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _targets(path: str, mtime: float) -> tuple[Targets, str | None]:
+    try:
+        return load_targets(path), None
+    except Exception as e:  # a bad targets.csv must not take the dashboard down
+        return Targets(), str(e)
+
+
+def get_targets() -> tuple[Targets, str | None]:
+    """The targets (registry defaults + targets.csv overrides) and an error text if the file is bad."""
+    p = targets_path()
+    mtime = p.stat().st_mtime if p.is_file() else 0.0
+    return _targets(str(p), mtime)
+
+
+# -------------------------------------------------------------------------------- query
+
+
+def preset_window(preset: str, end: date) -> tuple[date, date]:
+    """The window of a preset ending on `end` (the data's latest date, never the wall clock)."""
+    if preset == "last_7":
+        return end - timedelta(days=6), end
+    if preset == "last_90":
+        return end - timedelta(days=89), end
+    if preset == "qtd":
+        return date(end.year, 3 * ((end.month - 1) // 3) + 1, 1), end
+    if preset == "ytd":
+        return date(end.year, 1, 1), end
+    return end - timedelta(days=29), end
+
+
+def window(engine: Engine) -> tuple[date, date]:
+    """The selected date window (inclusive)."""
+    info = engine.info
+    end = info.end or date.today()
+    preset = RANGES.get(st.session_state.get(RANGE) or DEFAULT_RANGE, "last_30")
+    if preset == "custom":
+        picked = st.session_state.get(DATES)
+        if isinstance(picked, (tuple, list)) and len(picked) == 2 and all(picked):
+            return picked[0], picked[1]
+        if isinstance(picked, (tuple, list)) and len(picked) == 1 and picked[0]:
+            return picked[0], picked[0]
+        preset = "last_30"
+    return preset_window(preset, end)
+
+
+def filters() -> dict[str, list[str]]:
+    """The global filters as {dimension: values}; empty selections are left out."""
+    out = {}
+    for key, dim in DIM_KEYS.items():
+        values = st.session_state.get(key) or []
+        if values:
+            out[dim] = list(values)
+    return out
+
+
+def current_query(engine: Engine) -> KpiQuery:
+    start, end = window(engine)
+    grain = GRAINS.get(st.session_state.get(GRAIN) or DEFAULT_GRAIN, "day")
+    return KpiQuery.make(start=start, end=end, filters=filters(), grain=grain)
+
+
+def live_every() -> int | None:
+    """Seconds between live refreshes, or None when live refresh is off."""
+    if not st.session_state.get(LIVE, True):
+        return None
+    every = st.session_state.get(EVERY) or refresh_default()
+    return int(every)
+
+
+# -------------------------------------------------------------------------------- cache
+
+
+@dataclass
+class Loaded:
+    value: object
+    computed_at: float
+
+
+def _qkey(q: KpiQuery) -> str:
+    return repr(q)
+
+
+# ttl = the default live interval; the interval tick in the key keeps any entry from being used
+# after its own interval, whatever interval a viewer chose
+@st.cache_data(ttl=refresh_default(), max_entries=1024, show_spinner=False)
+def _load(
+    view: str,
+    qkey: str,
+    version: tuple,
+    tick: int,
+    kw: tuple,
+    targets_key: tuple,
+    _engine: Engine,
+    _q: KpiQuery,
+    _targets: Targets,
+) -> Loaded:
+    fn = getattr(views, view)
+    kwargs = dict(kw)
+    if "targets" in fn.__code__.co_varnames:
+        kwargs["targets"] = _targets
+    try:
+        result = fn(_engine, _q, **kwargs)
+    except Exception:
+        # another viewer's refresh may have swapped the engine's connection mid-query: retry once
+        _engine.refresh()
+        result = fn(_engine, _q, **kwargs)
+    return Loaded(result, time.time())
+
+
+def load(view: str, q: KpiQuery, **kw) -> Loaded:
+    """A view of pipelines.views for a scope, from the shared cache.
+
+    The key is (view, query, engine.version, interval tick): every viewer with the same scope shares
+    one query per refresh interval (so nothing is older than one interval), and a new batch
+    (a new engine.version) is a cache miss at once.
+    """
+    engine = get_engine()
+    every = live_every() or refresh_default()
+    tick = int(time.time() // every)
+    targets, _ = get_targets()
+    tkey = tuple((t.metric, t.plant, t.line, t.target, t.at_risk_band) for t in targets.rows)
+    kwkey = tuple(sorted(kw.items()))
+    return _load(view, _qkey(q), engine.version, tick, kwkey, tkey, engine, q, targets)
+
+
+def get(view: str, q: KpiQuery, **kw):
+    return load(view, q, **kw).value
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _options(version: tuple, _engine: Engine) -> dict[str, list[str]]:
+    return views.filter_options(_engine)
+
+
+def options(engine: Engine) -> dict[str, list[str]]:
+    """Values of each global filter (session key → values), from the data."""
+    by_dim = _options(engine.version, engine)
+    return {key: by_dim.get(dim, []) for key, dim in DIM_KEYS.items()}
+
+
+# -------------------------------------------------------------------------------- drill-down
+
+
+def drill(key: str, value: str, source: str | None = None, selection: object = None) -> None:
+    """Narrow every view to one value of a dimension (from a chart click) and rerun the app.
+
+    `source` and `selection` name the chart and its selection, so the same selection, still
+    reported by the chart on the next runs, is applied only once.
+    """
+    if key not in DIM_KEYS or not value:
+        return
+    seen = st.session_state.setdefault(DRILL_SEEN, {})
+    if source is not None:
+        marker = repr(selection)
+        if seen.get(source) == marker:
+            return
+        seen[source] = marker
+    if list(st.session_state.get(key) or []) == [value]:
+        return
+    st.session_state[DRILL] = (key, value)
+    st.rerun(scope="app")
+
+
+def apply_pending_drill() -> None:
+    """Called by the entry point before the sidebar widgets are created."""
+    pending = st.session_state.pop(DRILL, None)
+    if pending:
+        key, value = pending
+        st.session_state[key] = [value]

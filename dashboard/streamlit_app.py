@@ -1,0 +1,62 @@
+"""Andon's entry point: a router (st.navigation over app_pages/) plus the shared chrome — the
+global filters bound to the URL, the live refresh settings and the data's freshness.
+
+    ANDON_STORE=data python -m streamlit run dashboard/streamlit_app.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:  # `streamlit run` puts dashboard/ on the path, not the repo
+    sys.path.insert(0, str(HERE.parent))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import chrome, state  # noqa: E402
+
+st.set_page_config(
+    page_title="Andon · operations KPIs",
+    page_icon=":material/monitoring:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+PAGES = HERE / "app_pages"
+pages = [
+    st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page(PAGES / "production.py", title="Production", icon=":material/precision_manufacturing:"),
+    st.Page(PAGES / "operations.py", title="Operations", icon=":material/local_shipping:"),
+    st.Page(PAGES / "definitions.py", title="KPI definitions", icon=":material/menu_book:"),
+]
+page = st.navigation(pages, position="top")
+
+state.apply_pending_drill()
+with st.sidebar:
+    st.markdown("## :material/monitoring: Andon")
+
+if not state.has_store():
+    st.info(
+        f"No data yet: the store `{state.store_path()}` has no batches. Build it with "
+        "`make store` (or `python -m pipelines ingest sample_data --store data`) and reload.",
+        icon=":material/database:",
+    )
+    st.stop()
+
+try:
+    engine = state.get_engine()
+except Exception:
+    chrome.log.exception("cannot open the store")
+    st.error(
+        f"The store `{state.store_path()}` could not be read. Check the batches with "
+        "`python -m pipelines batches`, then reload.",
+        icon=":material/error:",
+    )
+    st.stop()
+
+with chrome.guard("the filters"):
+    chrome.sidebar(engine)
+
+page.run()
