@@ -50,6 +50,13 @@ def build_parser() -> Parser:
     ing = sub.add_parser("ingest", help="load canonical CSVs (files or folders) into the store")
     ing.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     ing.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
+    ing.add_argument(
+        "--mapping",
+        type=Path,
+        metavar="PRESET.json",
+        help="a mapping preset (saved from the Data page) that turns these CSV or XLSX "
+        "exports into a canonical table",
+    )
 
     k = sub.add_parser("kpis", help="compute KPIs")
     src = k.add_mutually_exclusive_group()
@@ -87,7 +94,23 @@ def _csv_files(paths: list[Path]) -> list[Path]:
     return files
 
 
+def _print_ingested(name: str, r) -> None:
+    if r.duplicate_of:
+        print(f"{name}: already ingested as batch {r.duplicate_of} (same content); skipped")
+        return
+    print(
+        f"{name} → {r.table}: {r.rows_read} rows read, {r.rows_accepted} accepted, "
+        f"{r.rows_rejected} rejected (batch {r.batch_id})"
+    )
+    for reason, n in r.top_reasons:
+        print(f"    {n:>8} × {reason}")
+    if r.rows_rejected:
+        print(f"    rejected rows with line, column, value and reason: {r.rejects_csv}")
+
+
 def cmd_ingest(args) -> int:
+    if args.mapping is not None:
+        return _ingest_with_mapping(args)
     store = Store(args.store)
     files = _csv_files(args.paths)
     failed = 0
@@ -98,17 +121,33 @@ def cmd_ingest(args) -> int:
             print(f"error: {e}", file=sys.stderr)
             failed += 1
             continue
-        if r.duplicate_of:
-            print(f"{f.name}: already ingested as batch {r.duplicate_of} (same content); skipped")
+        _print_ingested(f.name, r)
+    return 2 if failed else 0
+
+
+def _ingest_with_mapping(args) -> int:
+    """Apply a mapping preset to exports (CSV or XLSX) whose header it was made for."""
+    from pipelines.uploads import ingest_upload, load_preset, prepare_upload
+
+    preset = load_preset(args.mapping)  # a malformed preset stops here (exit 2)
+    store = Store(args.store)
+    failed = 0
+    for f in args.paths:
+        if not f.is_file():
+            print(f"error: {f}: no such file (--mapping takes files, not folders)", file=sys.stderr)
+            failed += 1
             continue
-        print(
-            f"{f.name} → {r.table}: {r.rows_read} rows read, {r.rows_accepted} accepted, "
-            f"{r.rows_rejected} rejected (batch {r.batch_id})"
-        )
-        for reason, n in r.top_reasons:
-            print(f"    {n:>8} × {reason}")
-        if r.rows_rejected:
-            print(f"    rejected rows with line, column, value and reason: {r.rejects_csv}")
+        try:
+            with prepare_upload(f, f.name, mapping=preset) as prepared:
+                r = ingest_upload(store, prepared)
+                notes = prepared.raw.notes + prepared.report.notes
+        except InputError as e:
+            print(f"error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        _print_ingested(f.name, r)
+        for note in notes if not r.duplicate_of else []:
+            print(f"    note: {note}")
     return 2 if failed else 0
 
 

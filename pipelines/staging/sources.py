@@ -17,6 +17,14 @@ class InputError(Exception):
     """A file or argument that cannot be used; the message is one line for the user."""
 
 
+# Columns Andon itself adds to a canonical CSV (pipelines.uploads writes them): `_source_line` is
+# the row's line in the analyst's original file and becomes `_line`; `_extras` holds the values
+# of the columns the mapping left aside, as one JSON object. Neither is a user extra column.
+SOURCE_LINE = "_source_line"
+EXTRAS = "_extras"
+OWN_COLUMNS = (SOURCE_LINE, EXTRAS)
+
+
 @dataclass
 class Source:
     path: Path
@@ -30,8 +38,18 @@ class Source:
 
     @property
     def extra(self) -> list[str]:
+        """The user's own non-contract columns."""
         cols = load().tables[self.table].columns
-        return [h for h in self.header if h not in cols]
+        return [h for h in self.header if h not in cols and h not in OWN_COLUMNS]
+
+    @property
+    def kept(self) -> list[str]:
+        """Columns passed through untouched next to the canonical ones: extras, then `_extras`."""
+        return self.extra + [h for h in self.header if h == EXTRAS]
+
+    @property
+    def has_source_line(self) -> bool:
+        return SOURCE_LINE in self.header
 
 
 def normalise(name: str) -> str:
@@ -112,7 +130,8 @@ def load_raw(source: Source, con: duckdb.DuckDBPyConnection) -> str:
 
     Rows the CSV reader cannot split (wrong number of fields, bad quoting) go to the temp table
     `raw_<table>_rejects` (_line, column, value, reason). `_line` is the row's number in the file
-    with the header as line 1, as a spreadsheet numbers it.
+    with the header as line 1, as a spreadsheet numbers it; when the file has a `_source_line`
+    column, that value is `_line` instead (the line in the file the CSV was converted from).
     """
     name = f"raw_{source.table}"
     names = ", ".join(sql_literal(h) for h in source.header)
@@ -157,15 +176,23 @@ def load_raw(source: Source, con: duckdb.DuckDBPyConnection) -> str:
             from (select distinct _line from {name}_rejects)
         ) group by t"""
     )
+    view = f"{name}_pos" if source.has_source_line else name
     if con.execute(f"select count(*) from {name}_shift").fetchone()[0] == 0:
         con.execute(
-            f"create or replace temp view {name} as select _k + 1 as _line, * exclude (_k) from {name}_k"
+            f"create or replace temp view {view} as select _k + 1 as _line, * exclude (_k) from {name}_k"
         )
     else:
         con.execute(
-            f"""create or replace temp view {name} as
+            f"""create or replace temp view {view} as
             select r._k + 1 + coalesce(s.shift, 0) as _line, r.* exclude (_k)
             from {name}_k as r asof left join {name}_shift as s on r._k >= s.t"""
+        )
+    if source.has_source_line:
+        con.execute(
+            f"""create or replace temp view {name} as
+            select coalesce(try_cast({quote(SOURCE_LINE)} as bigint), _line) as _line,
+                   * exclude (_line)
+            from {view}"""
         )
     return name
 
@@ -179,7 +206,7 @@ def stage(source: Source, con: duckdb.DuckDBPyConnection, into: str) -> None:
     and the source's extra (non-contract) columns as VARCHAR, kept aside."""
     raw = load_raw(source, con)
     table = load().tables[source.table]
-    sql = staging_sql(table, raw, source.canonical, source.extra)
+    sql = staging_sql(table, raw, source.canonical, source.kept)
     try:
         con.execute(f"create or replace temp table {quote(into)} as {sql}")
     except duckdb.Error as e:

@@ -124,9 +124,14 @@ class Store:
         sha256: str | None = None,
         mapping: dict | None = None,
         private: bool = False,
+        extra_rejects: list[tuple[int, str | None, str | None, str]] | None = None,
     ) -> IngestResult:
         """Validate a source and write it as a batch: shared at once, or private (visible only
-        to whoever holds its id, see `private_batch`) until `publish`."""
+        to whoever holds its id, see `private_batch`) until `publish`.
+
+        `extra_rejects` (line, column, value, reason) are problems found before the canonical
+        CSV was written (pipelines.uploads: rows of the original file that could not be split);
+        they join the batch's rejects and counts."""
         sha256 = sha256 or file_sha256(source.path)
         same = self.find_by_hash(source.table, sha256)
         if same is not None and not private:
@@ -149,7 +154,7 @@ class Store:
         tmp = self.root / ".tmp" / f"{batch_id}.{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
-            stats = write_batch_files(con, source, tmp, batch_id)
+            stats = write_batch_files(con, source, tmp, batch_id, extra_rejects=extra_rejects)
             manifest = {
                 "id": batch_id,
                 "table": source.table,

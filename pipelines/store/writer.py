@@ -10,7 +10,13 @@ import duckdb
 
 from pipelines.contract import load
 from pipelines.staging import quote, staging_sql
-from pipelines.staging.sources import STRUCTURAL_REASONS, InputError, Source, sql_literal
+from pipelines.staging.sources import (
+    SOURCE_LINE,
+    STRUCTURAL_REASONS,
+    InputError,
+    Source,
+    sql_literal,
+)
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -25,8 +31,36 @@ def neutralised(sql_value: str) -> str:
     return f"case when left({sql_value}, 1) in ({trig}) then chr(39) || {sql_value} else {sql_value} end"
 
 
+def _register_extra_rejects(con: duckdb.DuckDBPyConnection, extra_rejects) -> None:
+    """Register rejects found before the CSV (line, column, value, reason) as `extra_rejects_in`;
+    they arrive as data, never as SQL text."""
+    import pyarrow as pa
+
+    lines, columns, values, reasons = [], [], [], []
+    for line, column, value, reason in extra_rejects:
+        lines.append(int(line))
+        columns.append(None if column is None else str(column))
+        values.append(None if value is None else str(value))
+        reasons.append(str(reason))
+    con.register(
+        "extra_rejects_in",
+        pa.table(
+            {
+                "_line": pa.array(lines, pa.int64()),
+                "column": pa.array(columns, pa.string()),
+                "value": pa.array(values, pa.string()),
+                "reason": pa.array(reasons, pa.string()),
+            }
+        ),
+    )
+
+
 def write_batch_files(
-    con: duckdb.DuckDBPyConnection, source: Source, out: Path, batch_id: str
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    out: Path,
+    batch_id: str,
+    extra_rejects: list[tuple[int, str | None, str | None, str]] | None = None,
 ) -> dict:
     """Validate `source` and write the batch's files into the folder `out`:
 
@@ -37,8 +71,15 @@ def write_batch_files(
     The CSV is read once: typed, checked and split into accepted and rejected rows by one
     partitioned COPY. Duplicate keys and rows the CSV reader could not split are found
     afterwards; only when there are some are files rewritten.
+
+    When the CSV has a `_source_line` column (a file converted by pipelines.uploads), its value
+    is the row's `_line`. `extra_rejects` are problems found before the CSV was written (rows of
+    the original file that could not be split), as (line, column, value, reason); they join the
+    batch's rejects and counts.
     """
     table = load().tables[source.table]
+    if extra_rejects:  # before any query: a connection with an open result refuses register()
+        _register_extra_rejects(con, extra_rejects)
     names = ", ".join(sql_literal(h) for h in source.header)
     read = (
         f"read_csv({_lit(source.path)}, header = true, all_varchar = true, "
@@ -47,8 +88,11 @@ def write_batch_files(
         f"store_rejects = true, rejects_table = 'andon_reject_errors', "
         f"rejects_scan = 'andon_reject_scans', rejects_limit = 0)"
     )
-    con.execute(f"create temp view raw as select row_number() over () + 1 as _line, * from {read}")
-    sql = staging_sql(table, "raw", source.canonical, source.extra, key_check=False)
+    line = "row_number() over () + 1"
+    if source.has_source_line:
+        line = f"coalesce(try_cast({quote(SOURCE_LINE)} as bigint), {line})"
+    con.execute(f"create temp view raw as select {line} as _line, * from {read}")
+    sql = staging_sql(table, "raw", source.canonical, source.kept, key_check=False)
     parts = out / "parts"
     try:
         con.execute(
@@ -64,7 +108,7 @@ def write_batch_files(
     has_bad = any((parts / "_ok=false").glob("*.parquet"))
     canonical = list(table.columns)
     cols = ", ".join(quote(c) for c in canonical)
-    extras = "".join(f", {quote(c)}" for c in source.extra)
+    extras = "".join(f", {quote(c)}" for c in source.kept)
     empty = f"(select *, {sql_literal(batch_id)} as _batch from ({sql}) where false)"
     accepted_rel = f"read_parquet({_lit(parts / '_ok=true' / '*.parquet')})" if has_ok else empty
     rejected_rel = f"read_parquet({_lit(parts / '_ok=false' / '*.parquet')})" if has_bad else empty
@@ -86,7 +130,11 @@ def write_batch_files(
         group by line""",
         [scan],
     )
-    shifted = con.execute("select count(*) from structural").fetchone()[0] > 0
+    # (a `_source_line` column already gives every row its line: nothing to shift)
+    shifted = (
+        not source.has_source_line
+        and con.execute("select count(*) from structural").fetchone()[0] > 0
+    )
     if shifted:
         # the row read as k-th sits on line k + 1 + #{i : r_i - i <= k}, r_i the rejected lines
         con.execute(
@@ -123,23 +171,29 @@ def write_batch_files(
     # every rejected row, with its values as written and all of its problems
     originals = [c for c in source.header if c in table.columns]
     as_written = [f"{quote(c + '__raw')} as {quote(c)}" for c in originals]
-    as_written += [quote(c) for c in source.extra]
+    as_written += [quote(c) for c in source.kept]
     dup_values = [
         f"coalesce({quote(c + '__raw')}, cast({quote(c)} as varchar)) as {quote(c)}"
         for c in originals
-    ] + [quote(c) for c in source.extra]
+    ] + [quote(c) for c in source.kept]
     dup_reason = sql_literal("duplicate key (" + ", ".join(table.key) + "), first seen on line ")
+    extra_union = ""
+    if extra_rejects:
+        extra_union = """
+        union all by name
+        select _line, [{'column': "column", 'value': value, 'reason': reason}] as _errors
+        from extra_rejects_in"""
     con.execute(
         f"""create temp table rejects as
         select _line, {", ".join(as_written)}, _errors from {rejected_rel}
         union all by name
-        select a._line, {", ".join(f"a.{quote(c)}" for c in [*originals, *source.extra])},
+        select a._line, {", ".join(f"a.{quote(c)}" for c in [*originals, *source.kept])},
                [{{'column': {sql_literal(table.key[0])}, 'value': d.key_text,
                   'reason': {dup_reason} || cast(d.first_line as varchar)}}] as _errors
         from (select _line, {", ".join(dup_values)} from {accepted_rel}) as a
         join dups as d on a._line = d._line
         union all by name
-        select _line, _errors from structural"""
+        select _line, _errors from structural{extra_union}"""
     )
     con.execute(
         "copy (select *, array_to_string(list_transform(_errors, lambda e: "

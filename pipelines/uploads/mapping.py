@@ -1,0 +1,677 @@
+"""Which canonical table a file is, and which of its columns feed which canonical column.
+
+A `Mapping` is a plain dataclass that round-trips to a JSON preset:
+
+    {"version": 1, "table": "orders", "signature": "<sha256 of the header>",
+     "headers": ["Order No", "Due Date", ...],
+     "columns": {"promised_date": {"source": "Due Date", "transform": null,
+                                   "date_format": "%d/%m/%Y", "decimal": null}, ...},
+     "delimiter": ";", "encoding": "cp1252"}
+
+User headers are only ever compared and stored as data; they never become SQL identifiers:
+columns left unmapped travel in one `_extras` JSON column (see convert.py).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import os
+import re
+import tomllib
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from pipelines.contract import Column, Table, load
+from pipelines.uploads.read import DELIMITERS, MAX_COLUMNS, RawFile, UploadError
+from pipelines.uploads.values import DATE_FORMATS, infer_date_format, infer_decimal
+
+HERE = Path(__file__).resolve().parent
+PRESET_VERSION = 1
+MAX_PRESET_BYTES = 1024 * 1024
+THRESHOLD = 0.6  # a header feeds a column only with at least this match score
+PRESETS = "presets"  # <store>/presets/<signature>.json
+
+
+class PresetError(UploadError):
+    """A mapping preset that cannot be used (one line for the user)."""
+
+
+# ------------------------------------------------------------------------------------- transforms
+
+UNIT_SECONDS = {"h": 3600, "min": 60, "s": 1, "ms": 1}  # ms handled by UNIT_DEN
+UNIT_WORDS = {"h": "hours", "min": "minutes", "s": "seconds", "ms": "milliseconds"}
+RATE_WORDS = {"per_h": "per_hour", "per_min": "per_minute"}
+RATE_SECONDS = {"per_h": 3600, "per_min": 60}
+
+
+def column_unit(name: str) -> str | None:
+    """The time unit a canonical column is expressed in, from its name."""
+    if name.endswith("_min"):
+        return "min"
+    if name.endswith("_s"):
+        return "s"
+    if name.endswith("_hours"):
+        return "h"
+    return None
+
+
+def _unit_ms(unit: str) -> int:
+    return {"h": 3_600_000, "min": 60_000, "s": 1000, "ms": 1}[unit]
+
+
+@dataclass(frozen=True)
+class Transform:
+    name: str
+    kind: str  # "scale" (× num / den), "rate" (num / x), "values" (allowed-value synonyms)
+    num: int = 1
+    den: int = 1
+    source_unit: str | None = None
+    target_unit: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind == "scale":
+            factor = (
+                f"×{self.num}"
+                if self.den == 1
+                else f"÷{self.den}"
+                if self.num == 1
+                else f"×{self.num}/{self.den}"
+            )
+            return f"{UNIT_WORDS[self.source_unit]} → {UNIT_WORDS[self.target_unit]} ({factor})"
+        if self.kind == "rate":
+            per = RATE_WORDS[self.source_unit].replace("_", " ")
+            return f"units {per} → {UNIT_WORDS[self.target_unit]} per unit ({self.num} ÷ value)"
+        return "words → allowed values"
+
+
+def _build_transforms() -> dict[str, Transform]:
+    out = {}
+    for src in UNIT_WORDS:
+        for dst in ("h", "min", "s"):
+            if src == dst:
+                continue
+            a, b = _unit_ms(src), _unit_ms(dst)
+            g = math.gcd(a, b)
+            name = f"{UNIT_WORDS[src]}_to_{UNIT_WORDS[dst]}"
+            out[name] = Transform(name, "scale", a // g, b // g, src, dst)
+    for rate, secs in RATE_SECONDS.items():
+        for dst in ("s", "min"):
+            num = secs // UNIT_SECONDS[dst]
+            name = f"{RATE_WORDS[rate]}_to_{UNIT_WORDS[dst]}_per_unit"
+            out[name] = Transform(name, "rate", num, 1, rate, dst)
+    out["allowed_values"] = Transform("allowed_values", "values")
+    return out
+
+
+TRANSFORMS = _build_transforms()
+
+
+def unit_transform(column: str, header_unit: str | None, rate: bool = False) -> str | None:
+    """The transform turning a header's unit into the canonical column's unit, if any."""
+    target = column_unit(column)
+    if target is None or header_unit is None:
+        return None
+    if rate:
+        rate_unit = {"h": "per_h", "min": "per_min"}.get(header_unit, header_unit)
+        if rate_unit not in RATE_SECONDS:
+            return None
+        name = f"{RATE_WORDS[rate_unit]}_to_{UNIT_WORDS[target]}_per_unit"
+        return name if name in TRANSFORMS else None
+    if header_unit not in UNIT_WORDS or header_unit == target:
+        return None
+    return f"{UNIT_WORDS[header_unit]}_to_{UNIT_WORDS[target]}"
+
+
+# ------------------------------------------------------------------------------- normalisation
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z][a-z])|(?<=[a-z])(?=[A-Z])")
+_BRACKETS = re.compile(r"[\(\[\{]([^\)\]\}]*)[\)\]\}]")
+_GERMAN = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"}
+)
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "Oe", "æ": "ae", "Æ": "Ae"})
+_NO_TRAILING_UNIT = {"std", "hh"}  # only inside brackets ("Std" is also "standard")
+
+
+def normalise(text: str) -> str:
+    """Lower case, accents off (ä → ae), camelCase split, anything but letters/digits a space."""
+    t = _CAMEL.sub(" ", text.translate(_GERMAN).translate(_LIGATURES))
+    t = unicodedata.normalize("NFKD", t)
+    t = "".join(c for c in t if not unicodedata.combining(c)).lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", t).split())
+
+
+@dataclass(frozen=True)
+class HeaderText:
+    """A header split for matching: the full text, the text without its unit, and the unit."""
+
+    full: str
+    base: str
+    unit: str | None  # h, min, s, ms, per_h, per_min
+
+
+def _unit_of(words: str) -> str | None:
+    for unit, names in _synonyms()["units"].items():
+        if words in names:
+            return unit
+    return None
+
+
+def split_header(header: str) -> HeaderText:
+    unit = None
+    for inner in _BRACKETS.findall(header):
+        u = _unit_of(normalise(inner))
+        if u:
+            unit = u
+    base = normalise(_BRACKETS.sub(" ", header))
+    full = normalise(header)
+    tokens = base.split()
+    for n in (3, 2, 1):
+        if len(tokens) > n:
+            tail = " ".join(tokens[-n:])
+            u = _unit_of(tail)
+            if u and tail not in _NO_TRAILING_UNIT:
+                unit = unit or u
+                tokens = tokens[:-n]
+                if tokens and tokens[-1] in ("in", "en", "per"):
+                    tokens = tokens[:-1]
+                break
+    return HeaderText(full=full, base=" ".join(tokens), unit=unit)
+
+
+# ------------------------------------------------------------------------------------ synonyms
+
+
+@cache
+def _synonyms() -> dict:
+    raw = tomllib.loads((HERE / "synonyms.toml").read_text(encoding="utf-8"))
+    units = {u: {normalise(w) for w in words} for u, words in raw["units"].items()}
+    return {
+        "units": units,
+        "synonyms": {c: [normalise(s) for s in words] for c, words in raw["synonyms"].items()},
+        "rates": {c: [normalise(s) for s in words] for c, words in raw.get("rates", {}).items()},
+        "values": {
+            c: {normalise(w): allowed for allowed, words in m.items() for w in [allowed, *words]}
+            for c, m in raw.get("values", {}).items()
+        },
+    }
+
+
+@dataclass(frozen=True)
+class _Index:
+    exact: dict[str, tuple[str, bool]]  # normalised synonym → (column, is a rate)
+    compact: dict[str, tuple[str, bool]]
+    keys: tuple[str, ...]
+
+
+@cache
+def _index(table_name: str) -> _Index:
+    """Synonyms of one table's columns; a synonym naming two columns of a table is an error."""
+    table = load().tables[table_name]
+    syn = _synonyms()
+    exact: dict[str, tuple[str, bool]] = {}
+
+    def add(word: str, column: str, rate: bool) -> None:
+        if word in exact and exact[word][0] != column:
+            raise ValueError(
+                f"synonyms.toml: {word!r} names both {exact[word][0]} and {column} in {table_name}"
+            )
+        exact.setdefault(word, (column, rate))
+
+    for column in table.columns:
+        add(normalise(column), column, False)
+    for column in table.columns:
+        for word in syn["synonyms"].get(column, []):
+            add(word, column, False)
+        for word in syn["rates"].get(column, []):
+            add(word, column, True)
+    compact = {k.replace(" ", ""): v for k, v in exact.items()}
+    return _Index(exact=exact, compact=compact, keys=tuple(exact))
+
+
+def value_synonyms(column: str) -> dict[str, str]:
+    """Words → allowed value for a column with allowed values (e.g. 'MTO' → 'custom')."""
+    return _synonyms()["values"].get(column, {})
+
+
+@dataclass(frozen=True)
+class Match:
+    column: str
+    score: float
+    rate: bool
+    via: str  # "exact", "without unit", "fuzzy", "contains"
+
+
+def match_header(header: str, table: str) -> list[Match]:
+    """Every column of `table` this header may feed, best first (at most one Match per column)."""
+    idx = _index(table)
+    h = split_header(header)
+    found: dict[str, Match] = {}
+
+    def offer(column: str, score: float, rate: bool, via: str) -> None:
+        if column not in found or found[column].score < score:
+            found[column] = Match(column, round(score, 3), rate, via)
+
+    for text, score in ((h.full, 1.0), (h.base, 0.95)):
+        if not text:
+            continue
+        if text in idx.exact:
+            column, rate = idx.exact[text]
+            offer(column, score, rate, "exact" if score == 1 else "without unit")
+        squeezed = text.replace(" ", "")
+        if squeezed in idx.compact:
+            column, rate = idx.compact[squeezed]
+            offer(column, score - 0.05, rate, "exact")
+    text = h.base or h.full
+    if len(text) >= 3:
+        for key in difflib.get_close_matches(text, idx.keys, n=3, cutoff=0.85):
+            column, rate = idx.exact[key]
+            ratio = difflib.SequenceMatcher(None, text, key).ratio()
+            offer(column, 0.9 * ratio, rate, "fuzzy")
+    tokens = set(text.split())
+    if tokens:
+        for key, (column, rate) in idx.exact.items():
+            kt = key.split()
+            if (len(kt) >= 2 or len(key) >= 5) and set(kt) <= tokens and len(tokens) - len(kt) <= 2:
+                offer(column, min(0.79, 0.7 + 0.02 * len(kt)), rate, "contains")
+    return sorted(found.values(), key=lambda m: -m.score)
+
+
+def assign(header: list[str], table: str) -> dict[str, tuple[int, Match]]:
+    """Greedy one-to-one assignment: {column: (header index, match)}, best scores first."""
+    t = load().tables[table]
+    required = set(t.required) | {c for g in t.one_of for c in g}
+    pairs = []
+    for i, h in enumerate(header):
+        for m in match_header(h, table):
+            if m.score >= THRESHOLD:
+                pairs.append((-m.score, m.column not in required, i, m))
+    pairs.sort(key=lambda p: p[:3])
+    used_h: set[int] = set()
+    out: dict[str, tuple[int, Match]] = {}
+    for _, _, i, m in pairs:
+        if i in used_h or m.column in out:
+            continue
+        used_h.add(i)
+        out[m.column] = (i, m)
+    return out
+
+
+def score_tables(header: list[str]) -> list[tuple[str, float]]:
+    """How well the header fits each canonical table, best first (0..1).
+
+    0.6 × how well the required columns (and one-of groups) are matched
+    + 0.4 × the share of the file's headers that feed a column of the table.
+    """
+    out = []
+    for name, t in load().tables.items():
+        got = assign(header, name)
+        needs = [[c] for c in t.required] + [list(g) for g in t.one_of]
+        req = sum(max((got[c][1].score for c in g if c in got), default=0) for g in needs)
+        req = req / len(needs) if needs else 1.0
+        cover = sum(m.score for _, m in got.values()) / max(1, len(header))
+        out.append((name, round(0.6 * req + 0.4 * cover, 3)))
+    return sorted(out, key=lambda p: -p[1])
+
+
+# ------------------------------------------------------------------------------------- mapping
+
+
+def header_signature(header: list[str]) -> str:
+    """sha256 of the header names, lower-cased and stripped, in their order."""
+    norm = "\x1f".join(" ".join(h.split()).lower() for h in header)
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class ColumnMap:
+    source: str | None = None  # a header of the file
+    transform: str | None = None  # a name of TRANSFORMS
+    date_format: str | None = None  # a key of DATE_FORMATS (date and timestamp columns)
+    decimal: str | None = None  # "." or "," (number columns)
+
+    def to_json(self) -> dict:
+        return {
+            "source": self.source,
+            "transform": self.transform,
+            "date_format": self.date_format,
+            "decimal": self.decimal,
+        }
+
+
+@dataclass
+class Mapping:
+    table: str
+    headers: list[str]
+    columns: dict[str, ColumnMap]  # every canonical column of the table, in contract order
+    delimiter: str | None = None
+    encoding: str | None = None
+    signature: str = ""
+    # proposal details (not saved in a preset)
+    ambiguous_dates: dict[str, list[str]] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.signature:
+            self.signature = header_signature(self.headers)
+        t = load().tables[self.table]
+        self.columns = {c: self.columns.get(c) or ColumnMap() for c in t.columns}
+
+    @property
+    def mapped(self) -> dict[str, ColumnMap]:
+        return {c: m for c, m in self.columns.items() if m.source is not None}
+
+    @property
+    def extras(self) -> list[str]:
+        """Headers that feed no canonical column (kept in `_extras`)."""
+        used = {m.source for m in self.columns.values()}
+        return [h for h in self.headers if h not in used]
+
+    def missing_required(self) -> list[str]:
+        """Required columns (and one-of groups, as 'a or b') that no header feeds."""
+        t = load().tables[self.table]
+        out = [c for c in t.required if self.columns[c].source is None]
+        for g in t.one_of:
+            if all(self.columns[c].source is None for c in g):
+                out.append(" or ".join(g))
+        return out
+
+    def matches(self, header: list[str]) -> bool:
+        return header_signature(header) == self.signature
+
+    def to_json(self) -> dict:
+        return {
+            "version": PRESET_VERSION,
+            "table": self.table,
+            "signature": self.signature,
+            "headers": list(self.headers),
+            "columns": {c: m.to_json() for c, m in self.columns.items()},
+            "delimiter": self.delimiter,
+            "encoding": self.encoding,
+        }
+
+    @classmethod
+    def from_json(cls, data) -> Mapping:
+        """Validate a preset's JSON (raises PresetError with what is wrong)."""
+        return _from_json(data)
+
+
+def _bad(msg: str) -> PresetError:
+    return PresetError(f"not a valid mapping preset: {msg}")
+
+
+def _from_json(data) -> Mapping:
+    if not isinstance(data, dict):
+        raise _bad("expected a JSON object")
+    if data.get("version") != PRESET_VERSION:
+        raise _bad(f"version must be {PRESET_VERSION} (found {data.get('version')!r})")
+    tables = load().tables
+    table = data.get("table")
+    if table not in tables:
+        raise _bad(f"unknown table {table!r} (use one of: {', '.join(tables)})")
+    t = tables[table]
+    headers = data.get("headers")
+    if (
+        not isinstance(headers, list)
+        or not headers
+        or len(headers) > MAX_COLUMNS
+        or not all(isinstance(h, str) for h in headers)
+    ):
+        raise _bad("'headers' must be a list of column names")
+    if len({h.lower() for h in headers}) != len(headers):
+        raise _bad("'headers' repeats a name")
+    signature = data.get("signature")
+    if signature != header_signature(headers):
+        raise _bad("'signature' does not match 'headers'")
+    cols = data.get("columns")
+    if not isinstance(cols, dict):
+        raise _bad("'columns' must be an object")
+    out: dict[str, ColumnMap] = {}
+    used: dict[str, str] = {}
+    for name, spec in cols.items():
+        if name not in t.columns:
+            raise _bad(f"{name!r} is not a column of {table}")
+        if not isinstance(spec, dict) or set(spec) - {
+            "source",
+            "transform",
+            "date_format",
+            "decimal",
+        }:
+            raise _bad(f"{name}: expected source, transform, date_format, decimal")
+        cm = ColumnMap(
+            source=spec.get("source"),
+            transform=spec.get("transform"),
+            date_format=spec.get("date_format"),
+            decimal=spec.get("decimal"),
+        )
+        col = t.columns[name]
+        if cm.source is not None:
+            if cm.source not in headers:
+                raise _bad(f"{name}: source {cm.source!r} is not one of its headers")
+            if cm.source in used:
+                raise _bad(f"{cm.source!r} feeds both {used[cm.source]} and {name}")
+            used[cm.source] = name
+        _check_column(col, cm)
+        out[name] = cm
+    delimiter = data.get("delimiter")
+    if delimiter is not None and delimiter not in DELIMITERS:
+        raise _bad(f"unknown delimiter {delimiter!r}")
+    encoding = data.get("encoding")
+    if encoding is not None and not isinstance(encoding, str):
+        raise _bad("'encoding' must be text")
+    return Mapping(
+        table=table,
+        headers=list(headers),
+        columns=out,
+        delimiter=delimiter,
+        encoding=encoding,
+        signature=signature,
+    )
+
+
+def _check_column(col: Column, cm: ColumnMap) -> None:
+    if cm.transform is not None:
+        tr = TRANSFORMS.get(cm.transform)
+        if tr is None:
+            raise _bad(f"{col.name}: unknown transform {cm.transform!r}")
+        if tr.kind == "values" and not col.values:
+            raise _bad(f"{col.name}: has no allowed values to translate")
+        if tr.kind in ("scale", "rate") and (
+            col.type != "number" or column_unit(col.name) != tr.target_unit
+        ):
+            raise _bad(f"{col.name}: transform {cm.transform!r} does not give its unit")
+    if cm.date_format is not None:
+        if col.type not in ("date", "timestamp"):
+            raise _bad(f"{col.name}: a date_format on a {col.type} column")
+        if cm.date_format not in DATE_FORMATS:
+            raise _bad(
+                f"{col.name}: unknown date_format {cm.date_format!r} "
+                f"(use one of: {', '.join(DATE_FORMATS)})"
+            )
+    if cm.decimal is not None and (col.type != "number" or cm.decimal not in (".", ",")):
+        raise _bad(f"{col.name}: decimal must be '.' or ',' on a number column")
+
+
+# --------------------------------------------------------------------------------- proposals
+
+
+def distinct_values(raw: RawFile, i: int) -> list[str]:
+    """The distinct values of column i, sorted (formats are guessed from these)."""
+    return sorted({r[i] for r in raw.rows})
+
+
+def propose_column(
+    raw: RawFile,
+    table: str,
+    column: str,
+    source: str | None,
+    *,
+    decimal_hint: str | None = None,
+    date_hint: str | None = None,
+    values: list[str] | None = None,
+) -> tuple[ColumnMap, list[str]]:
+    """A ColumnMap for `column` fed by the header `source`, with its value formats guessed from
+    the file; also the candidate date formats when they are ambiguous (else [])."""
+    if source is None:
+        return ColumnMap(), []
+    col = load().tables[table].columns[column]
+    if source not in raw.header:
+        raise UploadError(f"the file has no column {source!r}")
+    if values is None:
+        values = distinct_values(raw, raw.header.index(source))
+    cm = ColumnMap(source=source)
+    if col.type == "number":
+        ev = infer_decimal(values)
+        if ev:
+            cm.decimal = max(ev, key=lambda k: (ev[k], k == (decimal_hint or ".")))
+        else:
+            cm.decimal = decimal_hint or "."
+        h = split_header(source)
+        # a speed (a rate synonym, or a unit like "pcs/h") is inverted, never read as a time
+        rate = h.unit in RATE_SECONDS or any(
+            m.rate for m in match_header(source, table) if m.column == column
+        )
+        cm.transform = unit_transform(column, h.unit, rate=rate)
+        if rate and cm.transform is None and column_unit(column):
+            cm.transform = unit_transform(column, "per_h", rate=True)
+        return cm, []
+    if col.type in ("date", "timestamp"):
+        guess = infer_date_format(values, hint=date_hint)
+        cm.date_format = guess.format
+        return cm, guess.candidates if guess.ambiguous else []
+    if col.values and value_synonyms(column):
+        words = value_synonyms(column)
+        allowed = {v.lower() for v in col.values}
+        vals = {v.strip().lower() for v in values[:10000] if v.strip()}
+        if any(v not in allowed and normalise(v) in words for v in vals):
+            cm.transform = "allowed_values"
+    return cm, []
+
+
+def _file_decimal(raw: RawFile, number_values: list[list[str]]) -> str:
+    """The decimal separator the file's number columns prove, else a guess from the delimiter."""
+    ev: Counter = Counter()
+    for values in number_values:
+        ev.update(infer_decimal(values))
+    if ev:
+        return max(ev, key=lambda k: (ev[k], k == "."))
+    return "," if raw.delimiter == ";" else "."
+
+
+def propose_mapping(raw: RawFile, table: str | None = None) -> Mapping:
+    """The best mapping of the file onto `table` (default: the best-scoring table)."""
+    tables = load().tables
+    if table is None:
+        table = score_tables(raw.header)[0][0]
+    if table not in tables:
+        raise UploadError(f"unknown table {table!r} (use one of: {', '.join(tables)})")
+    t: Table = tables[table]
+    got = assign(raw.header, table)
+    values = {c: distinct_values(raw, i) for c, (i, _) in got.items()}
+    numbers = [values[c] for c in got if t.columns[c].type == "number"]
+    decimal_hint = _file_decimal(raw, numbers)
+    # date columns that prove their order decide the ambiguous ones
+    orders = []
+    for c in got:
+        if t.columns[c].type in ("date", "timestamp"):
+            g = infer_date_format(values[c])
+            if not g.ambiguous and g.decided_by == "values" and g.order in ("dmy", "mdy"):
+                orders.append(g.order)
+    date_hint = Counter(orders).most_common(1)[0][0] if orders else None
+    columns: dict[str, ColumnMap] = {}
+    ambiguous: dict[str, list[str]] = {}
+    scores: dict[str, float] = {}
+    for c in t.columns:
+        if c not in got:
+            columns[c] = ColumnMap()
+            continue
+        i, m = got[c]
+        cm, candidates = propose_column(
+            raw,
+            table,
+            c,
+            raw.header[i],
+            decimal_hint=decimal_hint,
+            date_hint=date_hint,
+            values=values[c],
+        )
+        columns[c] = cm
+        scores[c] = m.score
+        if candidates:
+            ambiguous[c] = candidates
+    mapping = Mapping(
+        table=table,
+        headers=list(raw.header),
+        columns=columns,
+        delimiter=raw.delimiter,
+        encoding=raw.encoding,
+        ambiguous_dates=ambiguous,
+        scores=scores,
+    )
+    for c, cands in ambiguous.items():
+        mapping.notes.append(
+            f"{c}: every date fits both {cands[0]} and {cands[1]}; read as {cands[0]} "
+            "(change it if the file means the other)"
+        )
+    for c, cm in mapping.mapped.items():
+        if cm.transform and TRANSFORMS[cm.transform].kind != "values":
+            mapping.notes.append(f"{c}: {cm.source!r} converted {TRANSFORMS[cm.transform].label}")
+    missing = mapping.missing_required()
+    if missing:
+        mapping.notes.append("no column found for required " + ", ".join(missing))
+    return mapping
+
+
+# ------------------------------------------------------------------------------------- presets
+
+
+def presets_dir(store_root: Path | str) -> Path:
+    return Path(store_root) / PRESETS
+
+
+def save_preset(mapping: Mapping, folder: Path | str) -> Path:
+    """Write the mapping as <folder>/<signature>.json (atomically) and return the path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    Mapping.from_json(mapping.to_json())  # never save what could not be loaded back
+    path = folder / f"{mapping.signature}.json"
+    tmp = folder / f".{mapping.signature}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(mapping.to_json(), indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_preset(path: Path | str) -> Mapping:
+    """Read and validate a preset file (PresetError, one line, when it cannot be used)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_PRESET_BYTES:
+            raise PresetError(f"{path.name}: not a valid mapping preset: the file is too large")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except PresetError:
+        raise
+    except OSError as e:
+        raise PresetError(f"{path}: cannot read the preset ({e.strerror})") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise PresetError(f"{path.name}: not a valid mapping preset: not JSON ({e})") from None
+    try:
+        return Mapping.from_json(data)
+    except PresetError as e:
+        raise PresetError(f"{path.name}: {e}") from None
+
+
+def find_preset(header: list[str], folder: Path | str) -> Mapping | None:
+    """The preset saved for exactly this header (same names, same order), if any."""
+    path = Path(folder) / f"{header_signature(header)}.json"
+    if not path.is_file():
+        return None
+    return load_preset(path)
