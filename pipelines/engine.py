@@ -6,7 +6,11 @@ render what comes back.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import threading
+import weakref
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -145,13 +149,24 @@ class Engine:
         return files
 
     def _new_connection(self) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect(
-            config={
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-                "threads": self.threads,
-            }
-        )
+        """A fresh database for one build of the marts.
+
+        Over a store, the marts go to a private temporary database file, so that DuckDB's buffer
+        manager keeps memory under `memory_limit` (ANDON_MEMORY_LIMIT, default 1GB) however large
+        the store; the file is removed when the build is replaced or the engine is dropped.
+        """
+        config = {
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "threads": self.threads,
+            "memory_limit": os.environ.get("ANDON_MEMORY_LIMIT", "1GB"),
+        }
+        if self.store is None:
+            con = duckdb.connect(config=config)
+        else:
+            folder = Path(tempfile.mkdtemp(prefix="andon-marts-"))
+            con = duckdb.connect(str(folder / "marts.duckdb"), config=config)
+            weakref.finalize(con, shutil.rmtree, folder, True)
         con.execute("set enable_progress_bar = false")
         return con
 
