@@ -35,6 +35,26 @@ def guard(what: str = "this section") -> Iterator[None]:
         )
 
 
+def view_selector() -> None:
+    """Shared data, this session's own uploads, or both: shown only while the session has private
+    (unpublished) uploads; every page then reads its KPIs from the session's engine."""
+    ids = state.private_ids()
+    if not ids:
+        return
+    with st.sidebar:
+        st.radio(
+            "Data",
+            state.VIEW_MODES,
+            index=state.VIEW_MODES.index(state.BOTH),
+            key=state.VIEW,
+            horizontal=True,
+            help=(
+                f"Your {len(ids)} unpublished upload(s) are visible only in this browser session. "
+                "Shared: what everyone sees; My uploads: your files alone; Both: combined."
+            ),
+        )
+
+
 def sidebar(engine: Engine) -> None:
     """The global filters (bound to the URL) and the live refresh settings."""
     info = engine.info
@@ -107,6 +127,9 @@ def scope_text(engine: Engine, q: KpiQuery) -> str:
 def freshness(engine: Engine, computed_at: float | None) -> str:
     """'Data as of 15 Nov 2026 · refreshed 4 s ago · live every 30 s'."""
     text = f"Data as of **{fmt.day(engine.info.as_of)}**"
+    mode = state.view_mode()
+    if mode != state.SHARED:
+        text = f":orange-badge[{mode}] " + text
     if computed_at is not None:
         text += f" · refreshed {fmt.ago(time.time() - computed_at)}"
     every = state.live_every()

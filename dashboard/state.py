@@ -6,8 +6,12 @@ Filters live in st.session_state under the keys below; the sidebar widgets bind 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,6 +19,7 @@ from pathlib import Path
 import streamlit as st
 
 from pipelines import Engine, KpiQuery, views
+from pipelines.store import Store
 from pipelines.views.targets import Targets, load_targets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,9 +93,105 @@ def _engine(path: str) -> Engine:
     return Engine.from_store(path)
 
 
-def get_engine() -> Engine:
+def shared_engine() -> Engine:
     """The process-wide engine on the store (one per store path, shared by every viewer)."""
     return _engine(str(store_path().resolve()))
+
+
+def get_engine() -> Engine:
+    """The engine this session reads KPIs from: the shared one, or (when the session has private
+    uploads and the view mode asks for them) the session's own engine over the shared batches
+    plus its private batches ("Both") or the private batches alone ("My uploads")."""
+    mode = view_mode()
+    if mode == SHARED:
+        return shared_engine()
+    ids = private_ids()
+    key = (str(store_path().resolve()), ids, mode)
+    held = st.session_state.get(SESSION_ENGINE)
+    if held is not None and held[0] == key:
+        return held[1]
+    engine = Engine(store=Store(store_path()), private=ids, include_shared=mode == BOTH)
+    st.session_state[SESSION_ENGINE] = (key, engine)  # per session, never cache_resource
+    return engine
+
+
+def is_private() -> bool:
+    """True when this session reads its own uploads (so the shared caches must not be used)."""
+    return view_mode() != SHARED
+
+
+# -------------------------------------------------------------------------------- private uploads
+
+VIEW = "data_view"
+SHARED, MINE, BOTH = "Shared", "My uploads", "Both"
+VIEW_MODES = (SHARED, MINE, BOTH)
+SESSION_FILES = "_andon_session_files"
+SESSION_ENGINE = "_andon_session_engine"
+
+
+class SessionFiles:
+    """What one browser session owns: a temporary folder for its uploaded files and the ids of its
+    private (unpublished) batches. Both are removed when the session ends (its state is dropped),
+    so nothing of an abandoned upload lingers. Lives in st.session_state only, never in a module
+    global or a shared cache."""
+
+    def __init__(self, store_root: Path):
+        self.dir = Path(tempfile.mkdtemp(prefix="andon-session-"))
+        self.store_root = Path(store_root)
+        self.private: list[str] = []
+        self._finalizer = weakref.finalize(self, _release, self.dir, self.store_root, self.private)
+
+    def release(self) -> None:
+        self._finalizer()
+
+
+def _release(folder: Path, store_root: Path, private: list[str]) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    store = Store(store_root)
+    for batch_id in list(private):
+        # best effort: an orphan private batch is invisible to everyone anyway
+        with contextlib.suppress(Exception):
+            store.discard(batch_id)
+
+
+def session_files() -> SessionFiles:
+    files = st.session_state.get(SESSION_FILES)
+    if files is None or files.store_root != store_path():
+        files = SessionFiles(store_path())
+        st.session_state[SESSION_FILES] = files
+    return files
+
+
+def private_ids() -> tuple[str, ...]:
+    """This session's private batches that still exist (a published one has left the list)."""
+    files = st.session_state.get(SESSION_FILES)
+    if files is None:
+        return ()
+    store = Store(store_path())
+    gone = [b for b in files.private if not (store.private_dir / b).is_dir()]
+    for b in gone:
+        files.private.remove(b)
+    return tuple(files.private)
+
+
+def add_private(batch_id: str) -> None:
+    files = session_files()
+    if batch_id not in files.private:
+        files.private.append(batch_id)
+
+
+def drop_private(batch_id: str) -> None:
+    files = session_files()
+    if batch_id in files.private:
+        files.private.remove(batch_id)
+
+
+def view_mode() -> str:
+    """Shared, My uploads or Both; always Shared while the session has no private uploads."""
+    if not private_ids():
+        return SHARED
+    mode = st.session_state.get(VIEW)
+    return mode if mode in VIEW_MODES else BOTH
 
 
 def has_store() -> bool:
@@ -194,6 +295,10 @@ def _load(
     _q: KpiQuery,
     _targets: Targets,
 ) -> Loaded:
+    return _compute(view, _engine, _q, kw, _targets)
+
+
+def _compute(view: str, _engine: Engine, _q: KpiQuery, kw: tuple, _targets: Targets) -> Loaded:
     fn = getattr(views, view)
     kwargs = dict(kw)
     if "targets" in fn.__code__.co_varnames:
@@ -220,7 +325,26 @@ def load(view: str, q: KpiQuery, **kw) -> Loaded:
     targets, _ = get_targets()
     tkey = tuple((t.metric, t.plant, t.line, t.target, t.at_risk_band) for t in targets.rows)
     kwkey = tuple(sorted(kw.items()))
-    return _load(view, _qkey(q), engine.version, tick, kwkey, tkey, engine, q, targets)
+    # a session's private data never enters the shared cache
+    loader = _load_private if is_private() else _load
+    return loader(view, _qkey(q), engine.version, tick, kwkey, tkey, engine, q, targets)
+
+
+# the same, for a session's own engine (its private uploads): scope="session", so the entries are
+# visible to this session only and dropped when it ends
+@st.cache_data(ttl=refresh_default(), max_entries=256, show_spinner=False, scope="session")
+def _load_private(
+    view: str,
+    qkey: str,
+    version: tuple,
+    tick: int,
+    kw: tuple,
+    targets_key: tuple,
+    _engine: Engine,
+    _q: KpiQuery,
+    _targets: Targets,
+) -> Loaded:
+    return _compute(view, _engine, _q, kw, _targets)
 
 
 def get(view: str, q: KpiQuery, **kw):
@@ -232,9 +356,17 @@ def _options(version: tuple, _engine: Engine) -> dict[str, list[str]]:
     return views.filter_options(_engine)
 
 
+@st.cache_data(show_spinner=False, max_entries=4, scope="session")
+def _options_private(version: tuple, _engine: Engine) -> dict[str, list[str]]:
+    return views.filter_options(_engine)
+
+
 def options(engine: Engine) -> dict[str, list[str]]:
     """Values of each global filter (session key → values), from the data."""
-    by_dim = _options(engine.version, engine)
+    if engine is shared_engine():
+        by_dim = _options(engine.version, engine)
+    else:
+        by_dim = _options_private(engine.version, engine)
     return {key: by_dim.get(dim, []) for key, dim in DIM_KEYS.items()}
 
 

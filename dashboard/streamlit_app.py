@@ -30,20 +30,30 @@ pages = [
     st.Page(PAGES / "production.py", title="Production", icon=":material/precision_manufacturing:"),
     st.Page(PAGES / "operations.py", title="Operations", icon=":material/local_shipping:"),
     st.Page(PAGES / "definitions.py", title="KPI definitions", icon=":material/menu_book:"),
+    st.Page(PAGES / "data.py", title="Data", icon=":material/upload_file:", url_path="data"),
 ]
+DATA_PAGE = pages[-1]
 page = st.navigation(pages, position="top")
 
 state.apply_pending_drill()
 with st.sidebar:
     st.markdown("## :material/monitoring: Andon")
 
-if not state.has_store():
+if not state.has_store() and page.url_path != DATA_PAGE.url_path:
     st.info(
         f"No data yet: the store `{state.store_path()}` has no batches. Build it with "
-        "`make store` (or `python -m pipelines ingest sample_data --store data`) and reload.",
+        "`make store` (or `python -m pipelines ingest sample_data --store data`) and reload, "
+        "or upload your own files on the **Data** page.",
         icon=":material/database:",
     )
+    st.page_link(DATA_PAGE, label="Upload data", icon=":material/upload_file:")
     st.stop()
+if not state.has_store():  # the Data page on an empty store: uploads need no engine
+    page.run()
+    st.stop()
+
+with chrome.guard("the data view"):
+    chrome.view_selector()
 
 try:
     engine = state.get_engine()

@@ -20,5 +20,11 @@ def test_dashboard_code_does_not_touch_duckdb_nor_aggregate(path):
 def test_every_page_of_the_router_exists():
     app = (DASHBOARD / "streamlit_app.py").read_text()
     pages = re.findall(r'PAGES / "(\w+\.py)"', app)
-    assert pages == ["overview.py", "production.py", "operations.py", "definitions.py"]
+    assert pages == [
+        "overview.py",
+        "production.py",
+        "operations.py",
+        "definitions.py",
+        "data.py",
+    ]
     assert all((DASHBOARD / "app_pages" / p).is_file() for p in pages)

@@ -1,0 +1,512 @@
+"""Data: bring your own files. Upload CSV or Excel exports, check the proposed table and column
+mapping, validate into a private batch (visible only in this browser session), review the rejected
+rows, then publish to the shared store or discard. The shared batches can be rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from dashboard import state
+from dashboard import uploads as up
+from pipelines.store import Store
+from pipelines.uploads import (
+    UploadError,
+    ingest_upload,
+    prepare_upload,
+    presets_dir,
+    save_preset,
+)
+from pipelines.views.uploads import accepted_frame, rejects_csv, rejects_frame
+
+log = logging.getLogger("andon.dashboard.data")
+
+UPLOADS = "_andon_uploads"  # file_id → up.Upload, in st.session_state only
+UPLOADER = "uploads"
+ROLLBACK = "_andon_rollback"
+PREVIEW_ROWS = 50
+
+
+def store() -> Store:
+    return Store(state.store_path())
+
+
+def records() -> dict[str, up.Upload]:
+    return st.session_state.setdefault(UPLOADS, {})
+
+
+def limit_mb() -> int:
+    try:
+        return int(st.get_option("server.maxUploadSize"))
+    except Exception:
+        return 200
+
+
+def friendly(e: Exception, what: str) -> str:
+    if isinstance(e, UploadError):
+        return str(e)
+    log.exception("upload step failed: %s", what)
+    return f"Sorry — {what} failed unexpectedly. The file was left untouched; try again."
+
+
+# -------------------------------------------------------------------------------- reading
+
+
+def receive(f) -> up.Upload:
+    """A new uploaded file: checked, saved under a server-chosen name, read and mapped."""
+    rec = up.Upload(file_id=f.file_id, name=f.name, path=None, size=f.size)
+    try:
+        up.check_size(f.size, limit_mb(), f.name)
+        rec.path = up.save_upload(state.session_files().dir, f.getvalue(), f.name)
+        rec.prepared = prepare_upload(rec.path, f.name, presets_dir=presets_dir(state.store_path()))
+    except Exception as e:
+        rec.error = friendly(e, "reading the file")
+    return rec
+
+
+def sync_uploads(files) -> list[up.Upload]:
+    """The session's uploads: the uploader's files, plus any with a batch still unpublished (or
+    a message still to show, e.g. after publishing it from another page visit)."""
+    recs = records()
+    present = set()
+    for f in files or []:
+        present.add(f.file_id)
+        if f.file_id not in recs:
+            recs[f.file_id] = receive(f)
+    for fid in list(recs):
+        rec = recs[fid]
+        if fid not in present and rec.batch_id is None and not rec.messages:
+            rec.cleanup()
+            del recs[fid]
+    return list(recs.values())
+
+
+# -------------------------------------------------------------------------------- actions
+# (button callbacks: they run before the next script run, so the sidebar's view mode and every
+# page's engine already reflect them)
+
+
+def _drop_batch(rec: up.Upload) -> None:
+    if rec.batch_id is not None:
+        store().discard(rec.batch_id)
+        state.drop_private(rec.batch_id)
+    rec.batch_id = None
+    rec.result = None
+    rec.already = None
+
+
+def set_table(fid: str) -> None:
+    rec = records()[fid]
+    table = st.session_state.get(f"table-{fid}")
+    if rec.prepared is None or table == rec.prepared.table:
+        return
+    try:
+        new = prepare_upload(rec.path, rec.name, table=table)
+    except Exception as e:
+        rec.messages.append(("error", friendly(e, "mapping the file")))
+        return
+    _drop_batch(rec)
+    rec.prepared.cleanup()
+    rec.prepared = new
+    rec.editor_version += 1
+
+
+def set_sheet(fid: str) -> None:
+    rec = records()[fid]
+    sheet = st.session_state.get(f"sheet-{fid}")
+    try:
+        new = prepare_upload(
+            rec.path, rec.name, sheet=sheet, presets_dir=presets_dir(state.store_path())
+        )
+    except Exception as e:
+        rec.messages.append(("error", friendly(e, "reading the sheet")))
+        return
+    _drop_batch(rec)
+    rec.prepared.cleanup()
+    rec.prepared = new
+    rec.editor_version += 1
+
+
+def remap(rec: up.Upload, mapping) -> None:
+    try:
+        rec.prepared = rec.prepared.remap(mapping)
+    except Exception as e:
+        rec.messages.append(("error", friendly(e, "applying the mapping")))
+        return
+    _drop_batch(rec)  # the validated batch no longer matches the mapping
+
+
+def validate(fid: str) -> None:
+    rec = records()[fid]
+    s = store()
+    try:
+        _drop_batch(rec)
+        result = ingest_upload(s, rec.prepared, private=True)
+    except Exception as e:
+        rec.messages.append(("error", friendly(e, "validating the file")))
+        return
+    rec.result = result
+    rec.batch_id = result.batch_id
+    state.add_private(result.batch_id)
+    same = s.find_by_hash(result.table, rec.prepared.raw.sha256)
+    rec.already = same.id if same is not None else None
+
+
+def publish(fid: str) -> None:
+    rec = records()[fid]
+    if rec.batch_id is None:
+        return
+    try:
+        result = store().publish(rec.batch_id)
+    except Exception as e:
+        rec.messages.append(("error", friendly(e, "publishing")))
+        return
+    state.drop_private(rec.batch_id)
+    rec.batch_id = None
+    rec.published = result
+    if result.duplicate_of:
+        rec.messages.append(
+            (
+                "info",
+                f"Already published as batch `{result.duplicate_of}` (same file content): "
+                "not added twice.",
+            )
+        )
+    else:
+        text = (
+            f"Published as batch `{result.batch_id}`: every viewer sees it on their next refresh."
+        )
+        if result.replaced_rows:
+            text += f" It replaces {result.replaced_rows} row(s) with the same key."
+        rec.messages.append(("success", text))
+
+
+def discard(fid: str) -> None:
+    rec = records()[fid]
+    try:
+        _drop_batch(rec)
+    except Exception as e:
+        rec.messages.append(("error", friendly(e, "discarding")))
+        return
+    rec.messages.append(("info", "Discarded: the validated rows were removed."))
+
+
+def save_mapping(fid: str) -> None:
+    rec = records()[fid]
+    try:
+        path = save_preset(rec.prepared.mapping, presets_dir(state.store_path()))
+    except Exception as e:
+        rec.messages.append(("error", friendly(e, "saving the mapping")))
+        return
+    rec.messages.append(
+        (
+            "success",
+            f"Mapping saved as preset `{path.name}`: it is applied automatically to the next "
+            "file with the same columns.",
+        )
+    )
+
+
+def ask_rollback() -> None:
+    st.session_state[ROLLBACK] = st.session_state.get("rollback-batch")
+
+
+def confirm_rollback() -> None:
+    batch_id = st.session_state.pop(ROLLBACK, None)
+    if not batch_id:
+        return
+    try:
+        store().delete(batch_id)
+        st.session_state["_andon_rollback_done"] = ("success", f"Batch `{batch_id}` rolled back.")
+    except Exception as e:
+        st.session_state["_andon_rollback_done"] = ("error", friendly(e, "rolling back"))
+
+
+def cancel_rollback() -> None:
+    st.session_state.pop(ROLLBACK, None)
+
+
+# -------------------------------------------------------------------------------- rendering
+
+
+def show_messages(rec: up.Upload) -> None:
+    for kind, text in rec.messages:
+        getattr(st, kind)(text)
+    rec.messages.clear()
+
+
+def mapping_editor(rec: up.Upload) -> None:
+    p = rec.prepared
+    fid = rec.file_id
+    m = p.mapping
+    rows = up.mapping_rows(m)
+    edited = st.data_editor(
+        rows,
+        key=f"mapping-{fid}-{rec.editor_version}",
+        hide_index=True,
+        width="stretch",
+        num_rows="fixed",
+        disabled=["column", "type", "required", "match", "status"],
+        column_config={
+            "column": st.column_config.TextColumn("Canonical column"),
+            "source": st.column_config.SelectboxColumn(
+                "Your column", options=[up.NONE, *m.headers], required=True
+            ),
+            "transform": st.column_config.SelectboxColumn(
+                "Transform", options=up.transform_options()
+            ),
+            "date_format": st.column_config.SelectboxColumn(
+                "Date format", options=up.date_options()
+            ),
+            "decimal": st.column_config.SelectboxColumn("Decimal", options=["", ".", ","]),
+            "match": st.column_config.ProgressColumn(
+                "Match", min_value=0.0, max_value=1.0, format="%.2f"
+            ),
+        },
+    )
+    new = up.edited_mapping(p, edited)
+    if new is not None:
+        remap(rec, new)
+        st.rerun()
+    for col, candidates in rec.prepared.mapping.ambiguous_dates.items():
+        cm = rec.prepared.mapping.columns[col]
+        if cm.source is None:
+            continue
+        st.warning(
+            f"**{col}** (your column {up.md_escape(cm.source)}): every date fits more than one "
+            "format. Which one does the file mean?",
+            icon=":material/help:",
+        )
+        options = list(candidates)
+        current = cm.date_format if cm.date_format in options else options[0]
+        choice = st.radio(
+            f"Date format of {col}",
+            options,
+            index=options.index(current),
+            key=f"date-{fid}-{col}-{rec.editor_version}",
+            format_func=up.date_label,
+            horizontal=True,
+        )
+        changed = up.with_date_format(rec.prepared.mapping, col, choice)
+        if changed is not None:
+            remap(rec, changed)
+            st.rerun()
+    extras = rec.prepared.mapping.extras
+    if extras:
+        st.caption(
+            "Not mapped, kept aside with each row (not lost): "
+            + ", ".join(up.md_escape(h) for h in extras[:20])
+            + (" …" if len(extras) > 20 else "")
+        )
+
+
+def results(rec: up.Upload) -> None:
+    r = rec.result
+    p = rec.prepared
+    batch = store().private_batch(rec.batch_id)
+    a, b, c = st.columns(3)
+    a.metric("Rows accepted", f"{r.rows_accepted:,}")
+    b.metric("Rows rejected", f"{r.rows_rejected:,}")
+    try:
+        replaced = store().count_replaced(r.table, batch.path)
+    except Exception:
+        replaced = 0
+    c.metric("Shared rows it would replace", f"{replaced:,}", help="Same key (newest batch wins).")
+    if rec.already:
+        st.info(
+            f"This file (same content) is already published as batch `{rec.already}`: "
+            "publishing it again adds nothing.",
+            icon=":material/content_copy:",
+        )
+    if r.rows_rejected:
+        st.markdown("**Top reasons**")
+        st.dataframe(up.reasons_frame(r.top_reasons), hide_index=True, key=f"reasons-{r.batch_id}")
+        st.markdown("**Rejected rows** (line of your file and the reason)")
+        st.dataframe(
+            rejects_frame(batch.path, limit=PREVIEW_ROWS),
+            hide_index=True,
+            key=f"rejects-{r.batch_id}",
+        )
+        st.download_button(
+            f"Download rejected rows ({r.rows_rejected:,}) as CSV",
+            data=rejects_csv(batch.path),
+            file_name=f"andon-rejects-{p.table}.csv",
+            mime="text/csv",
+            on_click="ignore",
+            icon=":material/download:",
+            key=f"download-rejects-{r.batch_id}",
+        )
+    st.markdown("**Accepted rows** (first rows)")
+    st.dataframe(
+        accepted_frame(batch.path, p.table, limit=PREVIEW_ROWS),
+        hide_index=True,
+        key=f"accepted-{r.batch_id}",
+    )
+
+
+def one_upload(rec: up.Upload) -> None:
+    fid = rec.file_id
+    with st.container(border=True, key=f"upload-{fid}"):
+        st.markdown(f"#### :material/description: {up.md_escape(rec.name)}")
+        show_messages(rec)
+        if rec.error:
+            st.error(rec.error, icon=":material/error:")
+            return
+        p = rec.prepared
+        if p is None:
+            return
+        if rec.published is not None and rec.batch_id is None:
+            st.caption("Published. Remove the file from the uploader when you are done.")
+        raw = p.raw
+        read = f"{raw.n_rows:,} rows, {len(raw.header)} columns"
+        if raw.kind == "csv":
+            read += f", {raw.encoding}, delimiter {raw.delimiter!r}"
+        st.caption(read)
+        if p.preset is not None:
+            st.info(
+                "Preset applied: the saved mapping for these columns was used.",
+                icon=":material/bookmark:",
+            )
+        notes = [*raw.notes, *p.notes, *p.report.notes, *p.mapping.notes]
+        if notes:
+            with st.expander("What reading and mapping did"):
+                for n in notes:
+                    st.markdown(f"- {up.md_escape(n)}")
+        if raw.kind == "xlsx" and len(raw.sheets) > 1:
+            st.selectbox(
+                "Sheet",
+                raw.sheets,
+                index=raw.sheets.index(raw.sheet) if raw.sheet in raw.sheets else 0,
+                key=f"sheet-{fid}",
+                on_change=set_sheet,
+                args=(fid,),
+            )
+        scores = dict(p.proposals)
+        tables = [t for t, _ in p.proposals]
+        st.selectbox(
+            "Which table is this?",
+            tables,
+            index=tables.index(p.table) if p.table in tables else 0,
+            format_func=lambda t: f"{t} (match {scores.get(t, 0):.0%})",
+            key=f"table-{fid}",
+            on_change=set_table,
+            args=(fid,),
+        )
+        st.markdown("**Column mapping** — check it, change a row if needed")
+        mapping_editor(rec)
+        missing = rec.prepared.missing_required
+        if missing:
+            st.error(
+                "Map a column to the required " + ", ".join(missing) + " before validating.",
+                icon=":material/block:",
+            )
+        left, mid, _ = st.columns(3)
+        left.button(
+            "Validate",
+            key=f"validate-{fid}",
+            on_click=validate,
+            args=(fid,),
+            disabled=bool(missing),
+            type="primary" if rec.batch_id is None else "secondary",
+            icon=":material/fact_check:",
+        )
+        mid.button(
+            "Save mapping as preset",
+            key=f"preset-{fid}",
+            on_click=save_mapping,
+            args=(fid,),
+            disabled=bool(missing),
+            icon=":material/bookmark_add:",
+        )
+        if rec.batch_id is not None and rec.result is not None:
+            st.caption(
+                "Validated into a private batch: only you see it (Data: My uploads / Both in the "
+                "sidebar) until you publish it."
+            )
+            results(rec)
+            a, b = st.columns(2)
+            a.button(
+                "Publish",
+                key=f"publish-{fid}",
+                on_click=publish,
+                args=(fid,),
+                type="primary",
+                icon=":material/publish:",
+            )
+            b.button("Discard", key=f"discard-{fid}", on_click=discard, args=(fid,))
+
+
+def batch_list() -> None:
+    st.markdown("### :material/inventory_2: Shared batches")
+    done = st.session_state.pop("_andon_rollback_done", None)
+    if done:
+        getattr(st, done[0])(done[1])
+    df = up.batch_rows(store())
+    if df.empty:
+        st.caption("No shared batches yet.")
+        return
+    st.dataframe(df, hide_index=True, key="batch-list")
+    ids = list(df["batch"])
+    names = dict(zip(df["batch"], df["source file"], strict=True))
+    pending = st.session_state.get(ROLLBACK)
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    left.selectbox(
+        "Roll back a batch",
+        ids,
+        index=None,
+        key="rollback-batch",
+        format_func=lambda b: f"{names.get(b)} · {b}",
+        placeholder="Choose a batch to remove from the shared store",
+    )
+    right.button(
+        "Roll back…",
+        key="rollback-ask",
+        on_click=ask_rollback,
+        disabled=not st.session_state.get("rollback-batch"),
+    )
+    if pending and pending in ids:
+        st.warning(
+            f"Remove batch `{pending}` ({up.md_escape(str(names.get(pending)))}) from the shared "
+            "store for every viewer?",
+            icon=":material/warning:",
+        )
+        a, b = st.columns(2)
+        a.button("Yes, roll it back", key="rollback-confirm", on_click=confirm_rollback)
+        b.button("Cancel", key="rollback-cancel", on_click=cancel_rollback)
+
+
+def body() -> None:
+    st.markdown("## :material/upload_file: Data")
+    st.caption(
+        "Upload CSV or Excel exports in your own column names. Andon proposes the table and the "
+        "mapping; you check it, validate (private to you), review the rejected rows, then publish."
+    )
+    files = st.file_uploader(
+        "CSV or Excel files",
+        type=["csv", "xlsx"],
+        accept_multiple_files=True,
+        key=UPLOADER,
+        help=f"Up to {limit_mb()} MB per file.",
+    )
+    for rec in sync_uploads(files):
+        try:
+            one_upload(rec)
+        except (
+            Exception
+        ) as e:  # one bad file never takes the page down (st.rerun is not an Exception)
+            st.error(friendly(e, f"showing {up.md_escape(rec.name)}"), icon=":material/error:")
+    st.divider()
+    batch_list()
+
+
+try:
+    body()
+except Exception:
+    log.exception("data page failed")
+    st.error(
+        "Sorry — the Data page could not be shown right now. The rest of the dashboard keeps "
+        "working; reload to try again.",
+        icon=":material/error:",
+    )

@@ -1,0 +1,233 @@
+"""AppTest for the Data page: upload a messy export, see the proposed mapping, validate into a private
+batch (counts, reasons, rejects), view it alone or with the shared data, publish, roll back; any
+malformed file gets a one-line error and the app keeps working. Also the page's helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import uploads as up
+from pipelines.store import Store
+from pipelines.uploads import UploadError, prepare_upload
+from tests.dashboard.fixtures import FULL, make_store
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py")
+DATA = "app_pages/data.py"
+OVERVIEW = "app_pages/overview.py"
+TIMEOUT = 60
+
+# `;` delimiter, CRLF, decimal comma, d/m/Y dates, foreign headers, an unmapped column and three
+# bad rows: a negative quantity (line 4), a date that is no date (line 5), delivered before
+# ordered (line 6)
+MESSY = (
+    "Order No;Line;Client;Item;Order Date;Due Date;Actual Delivery;Order Qty;Remark\r\n"
+    "N1;1;C1;X;02/03/2026;10/03/2026;09/03/2026;5,5;ok\r\n"
+    "N2;1;C2;X;03/03/2026;11/03/2026;;7;=HYPERLINK()\r\n"
+    "N3;1;C2;Y;04/03/2026;12/03/2026;13/03/2026;-3;neg\r\n"
+    "N4;1;C1;X;notadate;12/03/2026;;4;bad\r\n"
+    "N5;1;C1;X;25/03/2026;26/03/2026;20/03/2026;4;early\r\n"
+).encode("cp1252")
+
+
+@pytest.fixture
+def store(tmp_path):
+    return make_store(tmp_path, FULL)
+
+
+def app(monkeypatch, store: Path) -> AppTest:
+    monkeypatch.setenv("ANDON_STORE", str(store))
+    monkeypatch.setenv("ANDON_TARGETS", str(store / "no-targets.csv"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at.switch_page(DATA).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTest:
+    at.file_uploader(key="uploads").set_value((name, data, mime)).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def button(at: AppTest, label: str):
+    [b] = [b for b in at.button if b.label == label]
+    return b
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_upload_shows_the_proposed_table_and_mapping(monkeypatch, store):
+    at = upload(app(monkeypatch, store), "Orders März.csv", MESSY)
+    assert not at.error, [e.value for e in at.error]
+    table = [s for s in at.selectbox if s.label == "Which table is this?"][0]
+    assert table.value == "orders"
+    [editor] = at.data_editor
+    rows = editor.value.set_index("column")
+    assert rows.loc["promised_date", "source"] == "Due Date"
+    assert rows.loc["delivered_date", "source"] == "Actual Delivery"
+    assert rows.loc["qty_ordered", "source"] == "Order Qty"
+    assert rows.loc["qty_ordered", "decimal"] == ","
+    assert rows.loc["order_date", "date_format"] == "%d/%m/%Y"
+    captions = " ".join(c.value for c in at.caption)
+    assert "Remark" in captions  # unmapped, kept aside
+
+
+def test_validate_publish_and_roll_back(monkeypatch, store):
+    at = upload(app(monkeypatch, store), "messy.csv", MESSY)
+    button(at, "Validate").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    shown = metrics(at)
+    assert shown["Rows accepted"] == "2"
+    assert shown["Rows rejected"] == "3"
+    frames = [d.value for d in at.dataframe]
+    reasons = next(f for f in frames if "reason" in f.columns and "rows" in f.columns)
+    assert reasons["rows"].sum() == 3
+    rejects = next(f for f in frames if "reject_reason" in f.columns)
+    assert list(rejects["file_line"]) == [4, 5, 6]
+    assert "qty_ordered: must be > 0" in list(rejects["reject_reason"])
+    assert len(at.get("download_button")) == 1
+    # private: the batch is the session's own, not in the shared store
+    ids = at.session_state["_andon_session_files"].private
+    assert len(ids) == 1
+    assert ids[0] not in {b.id for b in Store(store).batches()}
+    assert [r.label for r in at.radio] == ["Data"]  # the view mode shows up
+
+    button(at, "Publish").click().run()
+    assert not at.exception, at.exception
+    assert any("Published as batch" in s.value for s in at.success)
+    assert at.session_state["_andon_session_files"].private == []
+    assert [r.label for r in at.radio] == []
+    batches = at.dataframe[-1].value
+    assert batches["source file"].iloc[0] == "messy.csv"
+    assert batches["rows rejected"].iloc[0] == 3
+    published = batches["batch"].iloc[0]
+    assert published in {b.id for b in Store(store).batches()}
+
+    at.selectbox(key="rollback-batch").set_value(published).run()
+    button(at, "Roll back…").click().run()
+    assert any("Remove batch" in w.value for w in at.warning)
+    assert published in {b.id for b in Store(store).batches()}  # not before confirming
+    button(at, "Yes, roll it back").click().run()
+    assert not at.exception, at.exception
+    assert published not in {b.id for b in Store(store).batches()}
+
+
+def test_the_same_file_published_twice_is_not_doubled(monkeypatch, store):
+    at = upload(app(monkeypatch, store), "messy.csv", MESSY)
+    button(at, "Validate").click().run()
+    button(at, "Publish").click().run()
+    n = len(Store(store).batches())
+    at.file_uploader(key="uploads").set_value(None).run()
+    at = upload(at, "copy of messy.csv", MESSY)
+    button(at, "Validate").click().run()
+    assert any("already published" in i.value for i in at.info)
+    button(at, "Publish").click().run()
+    assert any("Already published as batch" in i.value for i in at.info)
+    assert len(Store(store).batches()) == n
+
+
+def test_view_modes_read_the_private_batch_only_in_this_session(monkeypatch, store):
+    at = upload(app(monkeypatch, store), "messy.csv", MESSY)
+    button(at, "Validate").click().run()
+    at.switch_page(OVERVIEW).run()
+    assert not at.exception, at.exception
+    both = metrics(at)
+    at.radio(key="data_view").set_value("Shared").run()
+    shared = metrics(at)
+    at.radio(key="data_view").set_value("My uploads").run()
+    mine = metrics(at)
+    assert shared["On-time delivery"] == "40.0 %"  # tests/dashboard/test_app.py
+    assert both["On-time delivery"] != shared["On-time delivery"]
+    assert mine["Output"] == "n/a"  # the upload has orders only
+    # another session on the same store sees the shared numbers and no view mode
+    other = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert {m.label: m.value for m in other.metric}["On-time delivery"] == "40.0 %"
+    assert not other.radio
+
+
+def test_a_preset_is_saved_and_applied_to_the_next_file(monkeypatch, store):
+    at = upload(app(monkeypatch, store), "messy.csv", MESSY)
+    button(at, "Save mapping as preset").click().run()
+    assert any("Mapping saved as preset" in s.value for s in at.success)
+    assert list((store / "presets").glob("*.json"))
+    at.file_uploader(key="uploads").set_value(None).run()
+    at = upload(at, "next week.csv", MESSY.replace(b"N1;", b"M1;"))
+    assert any("Preset applied" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("empty.csv", b""),
+        ("header-only.csv", b"Order No;Due Date;Order Qty\r\n"),
+        ("garbage.csv", bytes(range(256)) * 40),
+        ("garbage.xlsx", b"PK\x03\x04 not really a workbook" * 10),
+        ("ragged.csv", b"a,b\n" + b"1,2,3,4,5\n" * 5),
+        ("wide.csv", b",".join(b"c%d" % i for i in range(200_000)) + b"\n1\n"),
+        ("long-line.csv", b"a,b\n" + b"x" * 3_000_000 + b",1\n"),
+    ],
+)
+def test_a_malformed_file_gets_a_clear_message_and_the_app_keeps_working(
+    monkeypatch, store, name, data
+):
+    at = upload(app(monkeypatch, store), name, data)
+    errors = [e.value for e in at.error]
+    assert errors, "expected a message"
+    assert all("\n" not in e and "Traceback" not in e for e in errors)
+    at.switch_page(OVERVIEW).run()
+    assert not at.exception
+    assert metrics(at)["OEE"] == "65.4 %"
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+def test_an_upload_is_saved_under_a_server_chosen_name(tmp_path):
+    path = up.save_upload(tmp_path / "s", b"a,b\n1,2\n", "../../etc/passwd.CSV")
+    assert path.parent == tmp_path / "s"
+    assert path.suffix == ".csv"
+    assert "passwd" not in path.name
+    with pytest.raises(UploadError):
+        up.save_upload(tmp_path / "s", b"x", "evil.sh")
+    with pytest.raises(UploadError):
+        up.check_size(0, 200, "empty.csv")
+    with pytest.raises(UploadError):
+        up.check_size(201 * up.MB, 200, "big.csv")
+
+
+def test_a_file_name_is_shown_literally():
+    assert up.md_escape("**x**<img src=y>") == r"\*\*x\*\*\<img src=y\>"
+
+
+def test_an_edited_source_column_is_applied_with_its_formats(tmp_path):
+    f = tmp_path / "f.csv"
+    f.write_bytes(MESSY)
+    with prepare_upload(f, "f.csv") as p:
+        rows = up.mapping_rows(p.mapping)
+        assert up.edited_mapping(p, rows) is None  # unchanged
+        rows.loc[rows["column"] == "ship_date", "source"] = "Actual Delivery"
+        rows.loc[rows["column"] == "delivered_date", "source"] = up.NONE
+        new = up.edited_mapping(p, rows)
+        assert new.columns["ship_date"].source == "Actual Delivery"
+        assert new.columns["ship_date"].date_format == "%d/%m/%Y"
+        assert new.columns["delivered_date"].source is None
+        p2 = p.remap(new)
+        assert "ship_date" in pd.read_csv(p2.csv_path).columns
+
+
+def test_an_empty_store_can_be_filled_from_the_data_page(monkeypatch, tmp_path):
+    empty = tmp_path / "empty-store"
+    at = app(monkeypatch, empty)
+    at = upload(at, "messy.csv", MESSY)
+    button(at, "Validate").click().run()
+    assert metrics(at)["Rows rejected"] == "3"
+    button(at, "Publish").click().run()
+    assert not at.exception, at.exception
+    assert len(Store(empty).batches()) == 1
