@@ -85,8 +85,8 @@ def staging_sql(
     for name, col in table.columns.items():
         expr = quote(name)
         derive = table.derive.get(name)
-        if derive and "over (" in derive and name in present:
-            derive = None  # numbering rows is for files without the column (a window is costly)
+        if derive and "over (" in derive and name in present and not key_check:
+            derive = None  # streaming pass: numbered afterwards on the accepted rows (store writer)
         if derive:
             derive = derive.replace("_row_text", f"({row_text})")
             expr = f"coalesce({expr}, {derive})"

@@ -153,6 +153,23 @@ def write_batch_files(
             )
         accepted_rel, rejected_rel = "accepted_fixed", "rejected_fixed"
 
+    # a numbering derive (orders.line_no) on the rows that left the column empty in a file that
+    # has it: done here on the accepted rows, so the main pass above can stream
+    numbered = False
+    for name, derive in table.derive.items():
+        if "over (" in derive and name in source.canonical:
+            empty_rows = con.execute(
+                f"select count(*) from {accepted_rel} where {quote(name)} is null"
+            ).fetchone()[0]
+            if empty_rows:
+                con.execute(
+                    f"""create or replace temp table accepted_numbered as
+                    select * replace (cast(coalesce({quote(name)}, {derive}) as
+                        {table.columns[name].sql_type}) as {quote(name)})
+                    from {accepted_rel}"""
+                )
+                accepted_rel, numbered = "accepted_numbered", True
+
     # duplicate keys among the accepted rows: the first occurrence wins
     keys = ", ".join(quote(k) for k in table.key)
     key_text = " || ', ' || ".join(
@@ -210,7 +227,7 @@ def write_batch_files(
     )
     data_dir = out / source.table
     data_dir.mkdir()
-    if n_dups or shifted or not has_ok:
+    if n_dups or shifted or numbered or not has_ok:
         con.execute(
             f"copy (select _line, {cols}{extras}, _batch from {accepted_rel} "
             f"where _line not in (select _line from dups) order by _line) "

@@ -199,3 +199,25 @@ def test_publishing_a_file_already_published_does_not_double_it(tmp_path):
     assert store.publish(again.batch_id).duplicate_of == first.batch_id
     assert len(store.batches()) == 1
     assert not any(store.private_dir.iterdir())
+
+
+ORDERS_BLANK_LINE_NO = """
+    order_id,line_no,customer,promised_date,qty_ordered
+    O1,,C,2026-03-01,5
+    O1,,C,2026-03-02,7
+    O2,3,C,2026-03-01,1
+"""
+
+
+def test_empty_line_numbers_are_numbered_in_file_order_in_the_store_and_from_csv(tmp_path):
+    src = write_csvs(tmp_path / "in", orders=ORDERS_BLANK_LINE_NO)
+    store = Store(tmp_path / "store")
+    r = store.ingest(src / "orders.csv")
+    assert (r.rows_accepted, r.rows_rejected) == (3, 0)
+    for engine in (Engine.from_store(store.root), Engine.from_csv_dir(src)):
+        rows = (
+            engine.cursor()
+            .execute("select order_id, line_no, qty_ordered from stg_orders order by 1, 2")
+            .fetchall()
+        )
+        assert rows == [("O1", 1, 5), ("O1", 2, 7), ("O2", 3, 1)]
