@@ -28,7 +28,7 @@ store: $(STORE)/batches
 run: venv store
 	@if [ -f dashboard/streamlit_app.py ]; then \
 		echo "Andon on http://localhost:$(PORT)"; \
-		ANDON_STORE=$(STORE) $(BIN)/python -m streamlit run dashboard/streamlit_app.py \
+		ANDON_STORE=$(STORE) $(BIN)/python dashboard/serve.py \
 			--server.port $(PORT) --server.headless true; \
 	else \
 		$(BIN)/python -m pipelines kpis --store $(STORE); \

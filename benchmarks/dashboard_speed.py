@@ -174,7 +174,7 @@ def section(r: dict) -> str:
         HEADING,
         "",
         f"Measured {r['when']} on {r['machine']} with `benchmarks/dashboard_speed.py` "
-        f"({r['store_desc']}; a real `streamlit run` on 127.0.0.1, Debian chromium via Playwright, "
+        f"({r['store_desc']}; a real streamlit server (`dashboard/serve.py`) on 127.0.0.1, Debian chromium via Playwright, "
         "1280×800). Timings are wall-clock from the browser's side.",
         "",
         "| measure | result | target | |",
@@ -200,8 +200,9 @@ def section(r: dict) -> str:
         "lets the browser paint the cards before it sends the first Plotly figure of a session "
         "(`FIRST_PAINT_S` in `dashboard/app_pages/overview.py`); the KPI cards' sparklines are "
         "inline SVG, not a chart each (with `st.metric(chart_data=…)` the cards took ~1 s longer). "
-        "The first open after the server starts also pays for the Python imports and the engine "
-        "build, once per server process.",
+        "The server is started as `make run` starts it (`dashboard/serve.py`), which does the "
+        "Python imports and the engine build while the server starts; without that warm-up the "
+        "first open after a start took about 4 s.",
         "",
         "Run it again with `.venv/bin/python benchmarks/dashboard_speed.py` (`--store DIR` for "
         "another store; `--big-store DIR` adds the rows for a large store, e.g. the 10 M-run "

@@ -1,4 +1,4 @@
-"""Start a real `streamlit run` of the dashboard on a free local port (for the browser tests,
+"""Start a real streamlit server of the dashboard (dashboard/serve.py, as `make run` does) on a free local port (for the browser tests,
 the screenshots and the speed benchmark), and launch Debian's chromium through Playwright."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "streamlit_app.py"
+SERVE = ROOT / "dashboard" / "serve.py"  # `streamlit run APP`, warmed up as `make run` does
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -49,10 +50,7 @@ def serve(
     port = free_port()
     cmd = [
         sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
+        str(SERVE),
         "--server.headless=true",
         "--server.address=127.0.0.1",
         f"--server.port={port}",

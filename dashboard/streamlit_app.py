@@ -1,7 +1,7 @@
 """Andon's entry point: a router (st.navigation over app_pages/) plus the shared chrome — the
 global filters bound to the URL, the live refresh settings and the data's freshness.
 
-    ANDON_STORE=data python -m streamlit run dashboard/streamlit_app.py
+    ANDON_STORE=data python dashboard/serve.py   (or: python -m streamlit run dashboard/streamlit_app.py)
 """
 
 from __future__ import annotations
