@@ -7,6 +7,7 @@ does not wait for them.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from pathlib import Path
@@ -15,25 +16,25 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "streamlit_app.py"
 
 
-def warm() -> None:
-    """Import what every page needs and build the shared engine (the same cached object the
-    pages use). A failure here is harmless: the first page run builds it and shows the error."""
-    try:
-        import plotly.graph_objects  # noqa: F401
+def warm_engine() -> None:
+    """Build the shared engine (the same cached object the pages use). A failure here is
+    harmless: the first page run builds it again and shows the error."""
+    from dashboard import state
 
-        from dashboard import cards, charts, state  # noqa: F401
-
+    with contextlib.suppress(Exception):  # the page run reports it properly
         state.shared_engine()
-    except Exception:  # noqa: BLE001 - the page run reports it properly
-        pass
 
 
 def main() -> int:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    threading.Thread(target=warm, name="andon-warm", daemon=True).start()
+    # imports first, in this thread: importing streamlit, pandas and plotly from two threads at
+    # once can see a partially initialised module
     from streamlit.web import cli
 
+    from dashboard import cards, charts, state  # noqa: F401
+
+    threading.Thread(target=warm_engine, name="andon-warm", daemon=True).start()
     sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
     return cli.main()
 
