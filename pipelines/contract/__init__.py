@@ -63,6 +63,7 @@ class Part:
     sql: str
     mart: str
     date: str
+    rows: str = "true"  # which input rows in scope feed this side (SQL over the input table)
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,11 @@ def _part(raw: dict, kpi_mart: str, marts: dict[str, Mart]) -> Part:
     if mart not in marts:
         raise ValueError(f"unknown mart {mart!r}")
     return Part(
-        label=raw["label"], sql=raw["sql"], mart=mart, date=raw.get("date", marts[mart].date)
+        label=raw["label"],
+        sql=raw["sql"],
+        mart=mart,
+        date=raw.get("date", marts[mart].date),
+        rows=raw.get("rows", "true"),
     )
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from pipelines.contract import Kpi, load
+from pipelines.contract import Kpi, Part, load
 from pipelines.staging.sources import InputError
 from pipelines.views.export import safe_csv
 from pipelines.views.targets import Targets, gap, status
@@ -97,7 +97,10 @@ def _params(engine: Engine, q: KpiQuery, sql: str, **extra) -> dict:
 
 
 def _run(engine: Engine, name: str, q: KpiQuery, **extra) -> pd.DataFrame:
-    sql = _sql(name)
+    return _run_sql(engine, _sql(name), q, **extra)
+
+
+def _run_sql(engine: Engine, sql: str, q: KpiQuery, **extra) -> pd.DataFrame:
     params = _params(engine, q, sql, **extra)
     cur = engine.cursor()
     try:
@@ -484,14 +487,21 @@ def rows_behind(engine: Engine, q: KpiQuery, metric: str, limit: int = 5000) -> 
     row = df.iloc[0] if len(df) else None
     rk = engine.resolve(k)
     num, den = (rk.numerator, rk.denominator) if rk else (k.numerator, k.denominator)
-    sides: dict[tuple[str, str], list[str]] = {}
+    sides: dict[tuple[str, str], dict[str, Part]] = {}
     for name, part in (("numerator", num), ("denominator", den)):
         if part is not None:
-            sides.setdefault((part.mart, part.date), []).append(name)
+            sides.setdefault((part.mart, part.date), {})[name] = part
     sets = []
-    for (mart, date_col), names in sides.items():
+    for (mart, date_col), parts in sides.items():
+        names = list(parts)
         table, view = ROW_SOURCES[(mart, date_col)]
-        frame = _run(engine, view, q, limit=int(limit))
+        # the rows this side sums over (the registry's `rows`, trusted text, never user input);
+        # where both sides read the same rows, `in_numerator` marks the numerator's
+        feeds = parts["denominator"] if "denominator" in parts else parts["numerator"]
+        flag = parts["numerator"].rows if len(parts) == 2 else "true"
+        sql = _sql(view).replace("/*rows*/ true", f"({feeds.rows})")
+        sql = sql.replace("/*feeds*/ true", f"coalesce({flag}, false)")
+        frame = _run_sql(engine, sql, q, limit=int(limit))
         in_scope = int(frame["_rows_in_scope"].iloc[0]) if len(frame) else 0
         frame = frame.drop(columns=["_rows_in_scope"])
         sets.append(RowSet(f"{' and '.join(names).capitalize()}: {table}", table, in_scope, frame))

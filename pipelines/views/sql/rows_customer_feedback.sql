@@ -7,8 +7,9 @@ with responses as (
 ),
 
 final as (
-    select *, count(*) over () as _rows_in_scope
+    select *, (/*feeds*/ true) as in_numerator, count(*) over () as _rows_in_scope
     from responses
+    where /*rows*/ true
 )
 
 select * from final

@@ -10,8 +10,9 @@ with stops as (
 ),
 
 final as (
-    select *, count(*) over () as _rows_in_scope
+    select *, (/*feeds*/ true) as in_numerator, count(*) over () as _rows_in_scope
     from stops
+    where /*rows*/ true
 )
 
 select * from final

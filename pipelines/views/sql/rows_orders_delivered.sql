@@ -14,8 +14,9 @@ with lines as (
 ),
 
 final as (
-    select *, count(*) over () as _rows_in_scope
+    select *, (/*feeds*/ true) as in_numerator, count(*) over () as _rows_in_scope
     from lines
+    where /*rows*/ true
 )
 
 select * from final

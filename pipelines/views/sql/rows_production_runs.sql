@@ -11,8 +11,9 @@ with runs as (
 ),
 
 final as (
-    select *, count(*) over () as _rows_in_scope
+    select *, (/*feeds*/ true) as in_numerator, count(*) over () as _rows_in_scope
     from runs
+    where /*rows*/ true
 )
 
 select * from final

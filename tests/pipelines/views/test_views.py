@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from pipelines import Engine, KpiQuery, views
+from pipelines.contract import load
 from tests.dashboard.fixtures import FULL
 from tests.pipelines.metrics.test_kpi_values import ORDERS, STOPS
 
@@ -160,6 +161,18 @@ def test_rows_behind_otd_are_its_due_lines_numbers_and_the_order_lines_in_scope(
     # promised 03-01 … 03-10, not cancelled: O4 (promised 03-15) and O5 (cancelled) are out
     assert sorted(orders.frame["order_id"]) == ["O1", "O1", "O2", "O3", "O6"]
     assert {"_batch", "_line"} <= set(orders.frame.columns)
+    # the numerator's rows among them: O1/1 and O2/1 were on time
+    on_time = orders.frame[orders.frame["in_numerator"]]
+    assert sorted(zip(on_time["order_id"], on_time["line_no"], strict=True)) == [
+        ("O1", 1),
+        ("O2", 1),
+    ]
+
+
+def test_rows_behind_the_past_due_backlog_are_the_open_late_lines_only(engine):
+    rb = views.rows_behind(engine, q(), "late_open_lines")
+    # as of 03-10: O3/1 is open and O6/1 was delivered after the as-of date (tests/…/test_kpi_values.py)
+    assert sorted(rb.sets[0].frame["order_id"]) == ["O3", "O6"]
 
 
 def test_rows_behind_mtbf_list_runs_and_stops(engine):
@@ -172,7 +185,9 @@ def test_rows_behind_mtbf_list_runs_and_stops(engine):
         2,
         ["A", "B"],
     )
-    assert (stops.table, stops.rows_in_scope) == ("downtime_events", 3)  # planned stop listed too
+    # the stops it divides by: the 2 unplanned ones (the planned changeover does not count)
+    assert (stops.table, stops.rows_in_scope) == ("downtime_events", 2)
+    assert set(stops.frame["category"]) == {"unplanned"}
 
 
 def test_rows_behind_respect_the_limit_but_count_every_row_in_scope(engine):
@@ -240,3 +255,12 @@ def test_views_refuse_an_unknown_filter_dimension(engine):
 
     with pytest.raises(InputError, match="unknown dimension"):
         views.downtime_pareto(engine, KpiQuery(filters=(("colour", ("red",)),)))
+
+
+@pytest.mark.parametrize("metric", sorted(load().kpis))
+def test_rows_behind_every_kpi_are_at_most_the_rows_in_scope(engine, metric):
+    rb = views.rows_behind(engine, q(), metric)
+    assert rb.sets, metric
+    for rows in rb.sets:
+        assert len(rows.frame) == rows.rows_in_scope  # the fixture is far below the limit
+        assert rows.frame["in_numerator"].dtype == bool
