@@ -140,8 +140,8 @@ class Engine:
         shared = self.store.version() if self.include_shared else ()
         return shared + tuple(f"private:{b}" for b in self.private)
 
-    def _files(self, table: str) -> list[Path]:
-        files = self.store.files(table) if self.include_shared else []
+    def _files(self, table: str, shared: list) -> list[Path]:
+        files = self.store.files(table, shared) if self.include_shared else []
         for batch_id in self.private:
             batch = self.store.private_batch(batch_id)
             if batch.table == table:
@@ -174,8 +174,9 @@ class Engine:
         con = self._new_connection()
         reg = load()
         if self.store is not None:
+            shared = self.store.batches()  # the manifests, read once per build
             for name, table in reg.tables.items():
-                files = self._files(name)
+                files = self._files(name, shared)
                 canonical = ", ".join(quote(c) for c in table.columns)
                 if not files:
                     empty = ", ".join(

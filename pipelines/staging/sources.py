@@ -125,6 +125,50 @@ STRUCTURAL_REASONS = {
 }
 
 
+def read_csv_sql(source: Source) -> str:
+    """DuckDB's read of a canonical CSV: all VARCHAR, a pinned dialect, and the rows it cannot
+    split kept in the temp tables andon_reject_errors / andon_reject_scans (see structural_sql)."""
+    names = ", ".join(sql_literal(h) for h in source.header)
+    return (
+        f"read_csv({sql_literal(str(source.path))}, header = true, all_varchar = true, "
+        f"names = [{names}], delim = ',', quote = '\"', escape = '\"', "
+        f"compression = 'none', strict_mode = true, "
+        f"store_rejects = true, rejects_table = 'andon_reject_errors', "
+        f"rejects_scan = 'andon_reject_scans', rejects_limit = 0)"
+    )
+
+
+def structural_sql() -> str:
+    """The rows the latest scan could not split, one per line: `line` and `r`, a struct
+    {column, value (the raw line), reason}. Takes the scan id as its one parameter."""
+    reasons = " ".join(
+        f"when {sql_literal(k)} then {sql_literal(v)}" for k, v in STRUCTURAL_REASONS.items()
+    )
+    return f"""select cast(line as bigint) as line,
+               arg_min({{'column': cast(column_name as varchar),
+                        'value': cast(csv_line as varchar),
+                        'reason': case cast(error_type as varchar) {reasons}
+                                  else 'unreadable row' end
+                                  || ' (' || error_message || ')'}}, column_idx) as r
+        from andon_reject_errors where scan_id = ?
+        group by line"""
+
+
+def latest_scan(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("select max(scan_id) from andon_reject_scans").fetchone()[0]
+
+
+def shift_sql(rejected_lines: str) -> str:
+    """Line shifts for the rows read after rejected lines: the row read as k-th sits on line
+    k + 1 + #{i : r_i - i <= k}, r_i the rejected lines in order; an ASOF join on t <= k finds
+    its shift. `rejected_lines` is a relation with a column `_line`."""
+    return f"""select t, max(i) as shift from (
+            select _line - row_number() over (order by _line) as t,
+                   row_number() over (order by _line) as i
+            from (select distinct _line from {rejected_lines})
+        ) group by t"""
+
+
 def load_raw(source: Source, con: duckdb.DuckDBPyConnection) -> str:
     """Load the file into the temp table `raw_<table>` (all VARCHAR) and return its name.
 
@@ -134,48 +178,20 @@ def load_raw(source: Source, con: duckdb.DuckDBPyConnection) -> str:
     column, that value is `_line` instead (the line in the file the CSV was converted from).
     """
     name = f"raw_{source.table}"
-    names = ", ".join(sql_literal(h) for h in source.header)
-    read = (
-        f"read_csv({sql_literal(str(source.path))}, header = true, all_varchar = true, "
-        f"names = [{names}], delim = ',', quote = '\"', escape = '\"', "
-        f"compression = 'none', strict_mode = true, "
-        f"store_rejects = true, rejects_table = 'andon_reject_errors', "
-        f"rejects_scan = 'andon_reject_scans', rejects_limit = 0)"
-    )
     try:
         con.execute(
-            f"create or replace temp table {name}_k as select row_number() over () as _k, * from {read}"
+            f"create or replace temp table {name}_k as "
+            f"select row_number() over () as _k, * from {read_csv_sql(source)}"
         )
     except duckdb.Error as e:
         msg = str(e).strip().splitlines()[0]
         raise InputError(f"{source.path.name}: cannot read as CSV: {msg}") from None
-    scan = con.execute("select max(scan_id) from andon_reject_scans").fetchone()[0]
-    reasons = " ".join(
-        f"when {sql_literal(k)} then {sql_literal(v)}" for k, v in STRUCTURAL_REASONS.items()
-    )
     con.execute(
         f"""create or replace temp table {name}_rejects as
-        select cast(line as bigint) as _line, r.column, r.value, r.reason from (
-            select line, arg_min({{'column': cast(column_name as varchar),
-                                   'value': cast(csv_line as varchar),
-                                   'reason': case cast(error_type as varchar) {reasons}
-                                             else 'unreadable row' end
-                                             || ' (' || error_message || ')'}}, column_idx) as r
-            from andon_reject_errors where scan_id = ?
-            group by line
-        )""",
-        [scan],
+        select line as _line, r.column, r.value, r.reason from ({structural_sql()})""",
+        [latest_scan(con)],
     )
-    # accepted row k sits on line k + 1 + (number of rejected lines before it):
-    # with rejected lines r_1 < r_2 < ..., that count is #{i : r_i - i <= k}
-    con.execute(
-        f"""create or replace temp table {name}_shift as
-        select t, max(i) as shift from (
-            select _line - row_number() over (order by _line) as t,
-                   row_number() over (order by _line) as i
-            from (select distinct _line from {name}_rejects)
-        ) group by t"""
-    )
+    con.execute(f"create or replace temp table {name}_shift as {shift_sql(name + '_rejects')}")
     view = f"{name}_pos" if source.has_source_line else name
     if con.execute(f"select count(*) from {name}_shift").fetchone()[0] == 0:
         con.execute(

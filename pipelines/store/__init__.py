@@ -92,8 +92,10 @@ class Store:
             sorted(p.name for p in self.batches_dir.iterdir() if not p.name.startswith("."))
         )
 
-    def files(self, table: str) -> list[Path]:
-        return [f for b in self.batches() if b.table == table for f in b.data_files]
+    def files(self, table: str, batches: list[Batch] | None = None) -> list[Path]:
+        """The accepted-row files of a table (of `batches`, by default all complete ones)."""
+        batches = self.batches() if batches is None else batches
+        return [f for b in batches if b.table == table for f in b.data_files]
 
     def delete(self, batch_id: str) -> None:
         """Roll back a batch: it disappears from readers in one rename."""

@@ -12,10 +12,13 @@ from pipelines.contract import load
 from pipelines.staging import quote, staging_sql
 from pipelines.staging.sources import (
     SOURCE_LINE,
-    STRUCTURAL_REASONS,
     InputError,
     Source,
+    latest_scan,
+    read_csv_sql,
+    shift_sql,
     sql_literal,
+    structural_sql,
 )
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -80,14 +83,7 @@ def write_batch_files(
     table = load().tables[source.table]
     if extra_rejects:  # before any query: a connection with an open result refuses register()
         _register_extra_rejects(con, extra_rejects)
-    names = ", ".join(sql_literal(h) for h in source.header)
-    read = (
-        f"read_csv({_lit(source.path)}, header = true, all_varchar = true, "
-        f"names = [{names}], delim = ',', quote = '\"', escape = '\"', "
-        f"compression = 'none', strict_mode = true, "
-        f"store_rejects = true, rejects_table = 'andon_reject_errors', "
-        f"rejects_scan = 'andon_reject_scans', rejects_limit = 0)"
-    )
+    read = read_csv_sql(source)
     line = "row_number() over () + 1"
     if source.has_source_line:
         line = f"coalesce(try_cast({quote(SOURCE_LINE)} as bigint), {line})"
@@ -114,21 +110,10 @@ def write_batch_files(
     rejected_rel = f"read_parquet({_lit(parts / '_ok=false' / '*.parquet')})" if has_bad else empty
 
     # rows the CSV reader could not split; each shifts the line numbers of the rows after it
-    scan = con.execute("select max(scan_id) from andon_reject_scans").fetchone()[0]
-    reasons = " ".join(
-        f"when {sql_literal(k)} then {sql_literal(v)}" for k, v in STRUCTURAL_REASONS.items()
-    )
     con.execute(
-        f"""create temp table structural as
-        select cast(line as bigint) as _line,
-               [arg_min({{'column': cast(column_name as varchar),
-                          'value': cast(csv_line as varchar),
-                          'reason': case cast(error_type as varchar) {reasons}
-                                    else 'unreadable row' end
-                                    || ' (' || error_message || ')'}}, column_idx)] as _errors
-        from andon_reject_errors where scan_id = ?
-        group by line""",
-        [scan],
+        f"create temp table structural as select line as _line, [r] as _errors "
+        f"from ({structural_sql()})",
+        [latest_scan(con)],
     )
     # (a `_source_line` column already gives every row its line: nothing to shift)
     shifted = (
@@ -136,15 +121,7 @@ def write_batch_files(
         and con.execute("select count(*) from structural").fetchone()[0] > 0
     )
     if shifted:
-        # the row read as k-th sits on line k + 1 + #{i : r_i - i <= k}, r_i the rejected lines
-        con.execute(
-            """create temp table shift as
-            select t, max(i) as shift from (
-                select _line - row_number() over (order by _line) as t,
-                       row_number() over (order by _line) as i
-                from (select distinct _line from structural)
-            ) group by t"""
-        )
+        con.execute(f"create temp table shift as {shift_sql('structural')}")
         for name, rel in (("accepted_fixed", accepted_rel), ("rejected_fixed", rejected_rel)):
             con.execute(
                 f"""create temp table {name} as

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+from pipelines.store.writer import FORMULA_TRIGGERS  # one list for every export
 
 
 def neutralise(value):

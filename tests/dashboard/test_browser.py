@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dashboard import format as fmt
-from dashboard.devserver import CHROMIUM, launch, serve
+from dashboard.devserver import CHROMIUM, serve
 from tests.conftest import ROOT, write_csvs
 from tests.dashboard.fixtures import FULL, make_store
 
@@ -53,14 +53,6 @@ def server(store, tmp_path_factory):
     env = {"ANDON_REFRESH_S": "2", "ANDON_TARGETS": str(store / "no-targets.csv")}
     with serve(store, log, env=env) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.devserver import CHROMIUM, launch, serve
+from dashboard.devserver import CHROMIUM, serve
 from tests.dashboard.fixtures import FULL, make_store
 
 pytestmark = [
@@ -50,14 +50,6 @@ def server(store, tmp_path):
     env = {"ANDON_REFRESH_S": "2", "ANDON_TARGETS": str(store / "no-targets.csv")}
     with serve(store, tmp_path / "streamlit.log", env=env) as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture
