@@ -1,5 +1,7 @@
 """KPI cards: value, delta against the previous period (coloured by the KPI's direction), target,
-status, sparkline and the KPI's definition as tooltip; "n/a" with the needed columns otherwise.
+status, sparkline and the KPI's definition as tooltip; "n/a" with the reason otherwise (the needed
+columns, or a filter the KPI's inputs cannot be narrowed by). A flagged value (one that cannot be
+true) is shown as computed with the status "data problem" and its cause in the tooltip.
 """
 
 from __future__ import annotations
@@ -8,13 +10,15 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import format as fmt
-from pipelines.views.targets import AT_RISK, OFF_TARGET, ON_TARGET
+from pipelines.contract import load
+from pipelines.views.targets import AT_RISK, DATA_PROBLEM, OFF_TARGET, ON_TARGET
 
 # status → (badge colour, icon, text); the theme maps blue/orange/red to Okabe–Ito colours
 STATUS_BADGES = {
     ON_TARGET: ("blue", ":material/check_circle:", "On target"),
     AT_RISK: ("orange", ":material/warning:", "At risk"),
     OFF_TARGET: ("red", ":material/cancel:", "Off target"),
+    DATA_PROBLEM: ("violet", ":material/report:", "Data problem"),
 }
 
 
@@ -54,7 +58,13 @@ def _clean(x):
 
 
 def tooltip(row: dict) -> str:
-    parts = [row["description"]]
+    parts = []
+    flags = list(row.get("flags") or [])
+    if flags:
+        parts.append("**Data problem:** " + "; ".join(fmt.plain(f) for f in flags) + ".")
+    if _clean(row.get("value")) is None and row.get("reason"):
+        parts.append(f"**n/a:** {fmt.plain(row['reason'])}.")
+    parts.append(row["description"])
     if row.get("numerator_label"):
         ratio = row["numerator_label"]
         if row.get("denominator_label"):
@@ -71,17 +81,23 @@ def tooltip(row: dict) -> str:
     return "\n\n".join(parts)
 
 
+def na_caption(row: dict) -> None:
+    """Why a KPI has no value here: the columns it needs, or the reason for this scope."""
+    if row.get("missing"):
+        needs = ", ".join(f"`{m}`" for m in row["missing"])
+        st.caption(f":material/block: Needs {needs}")
+    else:
+        reason = row.get("reason") or "no data in this scope"
+        st.caption(f":material/filter_alt_off: {fmt.plain(fmt.sentence(reason))}")
+
+
 def kpi_card(row: dict, compare: str = "vs previous period") -> None:
     """One KPI card in a bordered container keyed `card-<metric>` (CSS class st-key-card-<metric>)."""
     with st.container(border=True, key=f"card-{row['metric']}", gap="small"):
         value = _clean(row.get("value"))
         if not row["available"] or value is None:
             st.metric(row["label"], fmt.NA, help=tooltip(row))
-            if row["missing"]:
-                needs = ", ".join(f"`{m}`" for m in row["missing"])
-                st.caption(f":material/block: Needs {needs}")
-            else:
-                st.caption(":material/filter_alt_off: No data in this scope")
+            na_caption(row)
             return
         delta = _clean(row.get("delta"))
         delta_text = fmt.delta(delta, row["unit"]) if delta is not None else None
@@ -111,7 +127,43 @@ def kpi_card(row: dict, compare: str = "vs previous period") -> None:
         st.markdown(f"{status_badge(row.get('status'))} :small[{' · '.join(bits)}]")
 
 
+def not_shown(reasons: dict[str, str] | None) -> None:
+    """A caption naming the KPIs a chart leaves out for this scope, and why."""
+    if reasons:
+        kpis = load().kpis
+        text = "; ".join(f"{kpis[m].label}: {fmt.plain(r)}" for m, r in reasons.items())
+        st.caption(f":material/filter_alt_off: Not shown — {text}")
+
+
+def small_metric(row: dict) -> None:
+    """A KPI as a small metric with its status badge (or n/a with the reason)."""
+    st.metric(row["label"], fmt.value(row["value"], row["unit"]), help=tooltip(row))
+    if _clean(row.get("value")) is None:
+        na_caption(row)
+    else:
+        st.markdown(status_badge(row["status"]))
+
+
+def out_of_scope(summary: pd.DataFrame) -> bool:
+    """When no KPI of these rows can be narrowed to the scope, one note saying why (instead of a
+    wall of n/a cards); True when shown."""
+    rows = summary.to_dict("records")
+    if not rows or any(not fmt.is_missing(r["value"]) or r["missing"] for r in rows):
+        return False
+    reasons = [r["reason"] for r in rows]
+    if not all(r and r.startswith("not split by") for r in reasons):
+        return False
+    counts: dict[str, int] = {}
+    for r in reasons:
+        counts[r] = counts.get(r, 0) + 1
+    text = "; ".join(f"{fmt.sentence(r)} ({n} KPI{'s' * (n > 1)})" for r, n in counts.items())
+    st.info(f"Not shown for this scope. {fmt.plain(text)}.", icon=":material/filter_alt_off:")
+    return True
+
+
 def card_grid(summary: pd.DataFrame, columns: int = 3, compare: str = "vs previous period") -> None:
+    if out_of_scope(summary):
+        return
     rows = summary.to_dict("records")
     for i in range(0, len(rows), columns):
         cols = st.columns(columns, gap="small")

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard import format as fmt
-from pipelines.views.targets import AT_RISK, OFF_TARGET, ON_TARGET
+from pipelines.views.targets import AT_RISK, DATA_PROBLEM, OFF_TARGET, ON_TARGET
 
 # Okabe & Ito (2008), "Color Universal Design"
 BLUE = "#0072B2"
@@ -20,8 +20,9 @@ GREEN = "#009E73"
 PURPLE = "#CC79A7"
 YELLOW = "#F0E442"
 GREY = "#8C8C8C"
+VIOLET = "#A8437F"  # a data problem (the theme's violet)
 PALETTE = [BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, YELLOW, GREY]
-STATUS_COLOURS = {ON_TARGET: BLUE, AT_RISK: ORANGE, OFF_TARGET: VERMILLION}
+STATUS_COLOURS = {ON_TARGET: BLUE, AT_RISK: ORANGE, OFF_TARGET: VERMILLION, DATA_PROBLEM: VIOLET}
 
 HEIGHT = 300
 
@@ -64,18 +65,42 @@ def _hover_value(unit: str) -> str:
     return "%{y:,.1f}"
 
 
+def literal(value) -> str:
+    """User text (a customer, a reason) as Plotly shows it literally: Plotly reads a few HTML
+    tags (<a href>, <b>, <br>…) in labels, so < > & are written as entities."""
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def literals(values) -> list[str]:
+    return [literal(v) for v in values]
+
+
+def why(df: pd.DataFrame, default: str = "No data in this scope") -> str:
+    """What an empty chart says: the view's reason for this scope (attrs), else `default`."""
+    reasons = df.attrs.get("reasons") or {}
+    return df.attrs.get("reason") or "; ".join(dict.fromkeys(reasons.values())) or default
+
+
 def empty(message: str = "No data in this scope", height: int = 160) -> go.Figure:
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.add_annotation(
+        text=literal(fmt.sentence(message)),
+        showarrow=False,
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return _layout(fig, height=height)
 
 
 def trend(df: pd.DataFrame, height: int = HEIGHT, title: str | None = None) -> go.Figure:
-    """KPI lines per period with each KPI's target as a dashed line of the same colour."""
+    """KPI lines per period with each KPI's target as a dashed line of the same colour; a period
+    whose value is flagged (cannot be true) gets a violet ✕ marker."""
     if df.empty:
-        return empty()
+        return empty(why(df))
     fig = go.Figure()
     units = df["unit"].dropna().unique().tolist()
     unit = units[0] if len(units) == 1 else ""
@@ -93,6 +118,19 @@ def trend(df: pd.DataFrame, height: int = HEIGHT, title: str | None = None) -> g
                 hovertemplate=f"{label}: {_hover_value(g['unit'].iloc[0])}<extra></extra>",
             )
         )
+        bad = g[[bool(len(f)) for f in g["flags"]]] if "flags" in g.columns else g.iloc[0:0]
+        if len(bad):
+            fig.add_trace(
+                go.Scatter(
+                    x=bad["period"],
+                    y=bad["value"],
+                    name=f"{label}: data problem",
+                    mode="markers",
+                    marker={"symbol": "x", "size": 11, "color": VIOLET},
+                    hovertemplate=f"{label}: {_hover_value(g['unit'].iloc[0])} "
+                    "— data problem, cannot be true<extra></extra>",
+                )
+            )
         target = g["target"].dropna()
         if len(target):
             fig.add_trace(
@@ -113,21 +151,24 @@ def trend(df: pd.DataFrame, height: int = HEIGHT, title: str | None = None) -> g
 def waterfall(df: pd.DataFrame, height: int = HEIGHT) -> go.Figure:
     """OEE loss waterfall in hours: planned time, three losses, fully productive time."""
     if df.empty:
-        return empty("No runs with planned time, downtime, cycle time and good units")
+        return empty(why(df, "No runs with planned time, downtime, cycle time and good units"))
+    bad = list(df["data_problem"]) if "data_problem" in df.columns else [False] * len(df)
+    labels = [f"{lb} (data problem)" if b else lb for lb, b in zip(df["label"], bad, strict=True)]
     text = [
-        f"{h:,.0f} h · {fmt.percent(s)}"
-        for h, s in zip(df["hours"], df["share_of_planned"], strict=True)
+        f"{h:,.0f} h · {fmt.percent(s)}" + (" · cannot be negative" if b else "")
+        for h, s, b in zip(df["hours"], df["share_of_planned"], bad, strict=True)
     ]
     fig = go.Figure(
         go.Waterfall(
-            x=df["label"],
+            x=labels,
             y=df["signed_hours"],
             measure=df["measure"],
             text=text,
             textposition="outside",
             cliponaxis=False,
             connector={"line": {"color": GREY, "width": 1}},
-            increasing={"marker": {"color": GREEN}},
+            # every loss falls; a bar that rises is a negative loss: a data problem
+            increasing={"marker": {"color": VIOLET}},
             decreasing={"marker": {"color": VERMILLION}},
             totals={"marker": {"color": BLUE}},
             hovertemplate="%{x}: %{text}<extra></extra>",
@@ -135,18 +176,30 @@ def waterfall(df: pd.DataFrame, height: int = HEIGHT) -> go.Figure:
     )
     top = float(df["hours"].max())
     _layout(fig, height=height, showlegend=False)
-    fig.update_yaxes(title_text="hours", range=[0, top * 1.18])
+    peak = max(top, float(df["running_hours"].max()))
+    fig.update_yaxes(title_text="hours", range=[0, peak * 1.18])
+    for x in (lb for lb, b in zip(labels, bad, strict=True) if b):
+        # a negative loss rises instead of falling: mark the bar as a data problem
+        fig.add_annotation(
+            x=x,
+            y=0,
+            yref="paper",
+            yanchor="bottom",
+            text="⚠ data problem",
+            showarrow=False,
+            font={"color": VIOLET},
+        )
     return fig
 
 
 def pareto(df: pd.DataFrame, height: int = HEIGHT) -> go.Figure:
     """Stop hours per reason (bars) with the cumulative share (line, right axis)."""
     if df.empty:
-        return empty("No stops in this scope")
+        return empty(why(df, "No stops in this scope"))
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_trace(
         go.Bar(
-            x=df["reason"],
+            x=literals(df["reason"]),
             y=df["hours"],
             name="Stop hours",
             marker_color=VERMILLION,
@@ -158,7 +211,7 @@ def pareto(df: pd.DataFrame, height: int = HEIGHT) -> go.Figure:
     )
     fig.add_trace(
         go.Scatter(
-            x=df["reason"],
+            x=literals(df["reason"]),
             y=df["cumulative_share"],
             name="Cumulative %",
             mode="lines+markers",
@@ -176,7 +229,7 @@ def pareto(df: pd.DataFrame, height: int = HEIGHT) -> go.Figure:
 def heatmap(df: pd.DataFrame, target: float | None, height: int = HEIGHT) -> go.Figure:
     """Schedule adherence per line × day; the colour turns blue at the target."""
     if df.empty:
-        return empty("No planned runs in this scope")
+        return empty(why(df, "No planned runs in this scope"))
     grid = df.pivot(index="line", columns="period", values="value").sort_index(ascending=False)
     mid = target if target is not None else 0.95
     low = min(0.6, float(df["value"].min()))
@@ -185,7 +238,7 @@ def heatmap(df: pd.DataFrame, target: float | None, height: int = HEIGHT) -> go.
         go.Heatmap(
             z=grid.values,
             x=list(grid.columns),
-            y=list(grid.index),
+            y=literals(grid.index),
             zmin=low,
             zmax=1.0,
             # below target: vermillion → light orange; from the target up: light blue → blue
@@ -207,7 +260,7 @@ def heatmap(df: pd.DataFrame, target: float | None, height: int = HEIGHT) -> go.
     fig.add_trace(
         go.Scatter(
             x=cells["period"],
-            y=cells["line"],
+            y=literals(cells["line"]),
             mode="markers",
             marker={"size": 14, "color": "rgba(0,0,0,0)"},
             customdata=cells[["line"]],
@@ -216,7 +269,7 @@ def heatmap(df: pd.DataFrame, target: float | None, height: int = HEIGHT) -> go.
             showlegend=False,
         )
     )
-    fig.update_yaxes(categoryorder="array", categoryarray=list(grid.index))
+    fig.update_yaxes(categoryorder="array", categoryarray=literals(grid.index))
     return _layout(fig, height=height)
 
 
@@ -231,10 +284,12 @@ def bars(
     horizontal: bool = True,
     colour: str = BLUE,
     hover_extra: str = "",
+    reason: str | None = None,
 ) -> go.Figure:
-    """One bar per category; coloured by status when given; an optional target line."""
-    if df.empty:
-        return empty()
+    """One bar per category; coloured by status when given; an optional target line. Empty, it
+    says `reason` (or the frame's own reason for this scope)."""
+    if df.empty or df[value].isna().all():
+        return empty(reason or why(df))
     has_status = bool(status) and df[status].isin(list(STATUS_COLOURS)).any()
     colours = [_status_colour(s) for s in df[status]] if has_status else colour
     text = [fmt.value(v, unit) for v in df[value]]
@@ -247,7 +302,7 @@ def bars(
     }
     if horizontal:
         bar = go.Bar(
-            y=df[category],
+            y=literals(df[category]),
             x=df[value],
             orientation="h",
             hovertemplate=f"%{{y}}: %{{text}}{hover_extra}<extra></extra>",
@@ -255,7 +310,7 @@ def bars(
         )
     else:
         bar = go.Bar(
-            x=df[category],
+            x=literals(df[category]),
             y=df[value],
             hovertemplate=f"%{{x}}: %{{text}}{hover_extra}<extra></extra>",
             **common,
@@ -288,16 +343,24 @@ def grouped(
 ) -> go.Figure:
     """Grouped bars: one group per category, one bar per series (e.g. KPI × production type)."""
     if df.empty:
-        return empty()
+        return empty(why(df))
     fig = go.Figure()
     for i, (name, g) in enumerate(df.groupby(series, sort=False)):
+        flagged = [bool(len(f)) for f in g["flags"]] if "flags" in g.columns else [False] * len(g)
         fig.add_trace(
             go.Bar(
-                x=g[category],
+                x=literals(g[category]),
                 y=g[value],
-                name=str(name),
+                name=literal(name),
                 marker_color=SERIES_COLOURS[i % len(SERIES_COLOURS)],
-                text=[fmt.value(v, unit) for v in g[value]],
+                # a value that cannot be true: hatched, and said so
+                marker_pattern_shape=["x" if f else "" for f in flagged],
+                marker_line_color=[VIOLET if f else "rgba(0,0,0,0)" for f in flagged],
+                marker_line_width=[2 if f else 0 for f in flagged],
+                text=[
+                    fmt.value(v, unit) + (" ⚠ data problem" if f else "")
+                    for v, f in zip(g[value], flagged, strict=True)
+                ],
                 textposition="auto",
                 customdata=g[[series]],
                 hovertemplate="%{x} · %{customdata[0]}: %{text}<extra></extra>",
@@ -311,11 +374,11 @@ def grouped(
 def plan_vs_output(table: pd.DataFrame, height: int = HEIGHT) -> go.Figure:
     """Good units of planned runs against planned units, per line."""
     if table.empty:
-        return empty()
+        return empty(why(table))
     fig = go.Figure()
     fig.add_trace(
         go.Bar(
-            x=table["line"],
+            x=literals(table["line"]),
             y=table["planned_units"],
             name="Planned",
             marker_color=GREY,
@@ -325,7 +388,7 @@ def plan_vs_output(table: pd.DataFrame, height: int = HEIGHT) -> go.Figure:
     )
     fig.add_trace(
         go.Bar(
-            x=table["line"],
+            x=literals(table["line"]),
             y=table["good_units_planned"],
             name="Good output",
             marker_color=BLUE,
@@ -344,7 +407,7 @@ def histogram(
 ) -> go.Figure:
     """Order lines per order-to-delivery days, with the median and p90 marked."""
     if hist.empty:
-        return empty("No delivered lines in this scope")
+        return empty(why(hist, "No delivered lines in this scope"))
     fig = go.Figure(
         go.Bar(
             x=hist["cycle_days"],
@@ -383,7 +446,7 @@ def scores(df: pd.DataFrame, kind: str, height: int = 240) -> go.Figure:
     """Responses per score of one survey (csat 1–5 or nps 0–10), coloured by band."""
     g = df[df["kind"] == kind]
     if g.empty or not (g["responses"] > 0).any():
-        return empty("No responses in this scope", height=height)
+        return empty(why(df, "No responses in this scope"), height=height)
     fig = go.Figure(
         go.Bar(
             x=g["score"].astype(int).astype(str),

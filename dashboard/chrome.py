@@ -17,9 +17,6 @@ from pipelines import Engine, KpiQuery
 
 log = logging.getLogger("andon.dashboard")
 
-TYPE_LABELS = {"mass": "Mass (make-to-stock)", "custom": "Custom (make-to-order)"}
-TYPE_HELP = "mass = make-to-stock, repetitive; custom = make-to-order, job shop."
-
 
 @contextlib.contextmanager
 def guard(what: str = "this section") -> Iterator[None]:
@@ -81,14 +78,14 @@ def sidebar(engine: Engine) -> None:
                 bind="query-params",
                 format="YYYY-MM-DD",
             )
-        for key, label in state.DIM_LABELS.items():
+        for key, dim in state.FILTERS.items():
             st.multiselect(
-                label,
+                dim.label,
                 opts.get(key, []),
                 key=key,
                 bind="query-params",
                 placeholder="All",
-                help=TYPE_HELP if key == "type" else None,
+                help=dim.help,
             )
         st.segmented_control(
             "Grain",
@@ -116,10 +113,10 @@ def sidebar(engine: Engine) -> None:
 def scope_text(engine: Engine, q: KpiQuery) -> str:
     q = engine.resolve_query(q)
     parts = [fmt.period(q.start, q.end)]
-    for key, dim in state.DIM_KEYS.items():
-        values = q.filter_dict.get(dim)
+    for dim in state.FILTERS.values():
+        values = q.filter_dict.get(dim.name)
         if values:
-            shown = [TYPE_LABELS.get(v, v) if key == "type" else v for v in values]
+            shown = [dim.value_labels.get(v, v) for v in values]
             parts.append(", ".join(shown[:3]) + (f" +{len(shown) - 3}" if len(shown) > 3 else ""))
     return " · ".join(parts)
 
@@ -146,8 +143,14 @@ def header(title: str, engine: Engine, q: KpiQuery, computed_at: float | None) -
         st.caption(freshness(engine, computed_at), text_alignment="right")
 
 
-def live_page(title: str, body: Callable[[Engine, KpiQuery], float | None]) -> None:
-    """Run a page body in a top-level fragment that re-runs every live interval.
+def live_page(
+    title: str,
+    body: Callable[[Engine, KpiQuery], float | None],
+    after: Callable[[Engine, KpiQuery], None] | None = None,
+) -> None:
+    """Run a page body in a top-level fragment that re-runs every live interval, then `after`
+    outside it (analysis panels with downloads: a tick must not re-render a download button,
+    or a download started at that moment would find its file gone).
 
     Each run checks the store for new batches (cheap), so a batch ingested by another process
     shows up within one interval without reloading the page; the filters are kept.
@@ -169,3 +172,7 @@ def live_page(title: str, body: Callable[[Engine, KpiQuery], float | None]) -> N
             header(title, engine, q, computed_at)
 
     live()
+    if after is not None:
+        engine = state.get_engine()
+        with guard("the rows behind a number"):
+            after(engine, state.current_query(engine))

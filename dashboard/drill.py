@@ -1,5 +1,7 @@
 """Drill-down: a chart click narrows every view, and any KPI shows the rows behind its number
-(numerator, denominator and the contributing input rows) with a formula-safe CSV download.
+(numerator, denominator and the contributing input rows, the ones that cannot be right first)
+with a formula-safe CSV download. The panel lives outside the live fragment (see chrome.live_page):
+a refresh tick never re-renders its download buttons, so a download started at a tick completes.
 """
 
 from __future__ import annotations
@@ -58,6 +60,10 @@ def rows_behind_panel(engine: Engine, q: KpiQuery, metrics: list[str], key: str)
     rb: views.RowsBehind = state.get("rows_behind", q, metric=metric, limit=SHOWN_ROWS)
     if not rb.available:
         st.info(f"{rb.label} is not available: needs {', '.join(rb.missing)}.")
+    elif rb.value is None and rb.reason:
+        st.info(
+            f"{rb.label} is n/a here: {fmt.plain(rb.reason)}.", icon=":material/filter_alt_off:"
+        )
     unit = rb.unit
     num = fmt.compact(rb.numerator) if rb.numerator is not None else fmt.NA
     parts = [
@@ -68,6 +74,8 @@ def rows_behind_panel(engine: Engine, q: KpiQuery, metrics: list[str], key: str)
         den = fmt.compact(rb.denominator) if rb.denominator is not None else fmt.NA
         parts.append(f"denominator: {rb.denominator_label} = **{den}**")
     st.markdown(" · ".join(parts))
+    for flag in rb.flags:
+        st.markdown(f":violet-badge[:material/report: Data problem] {fmt.plain(flag)}")
     st.caption(kpis[metric].description)
     for i, s in enumerate(rb.sets):
         shown = len(s.frame)
@@ -77,6 +85,10 @@ def rows_behind_panel(engine: Engine, q: KpiQuery, metrics: list[str], key: str)
             else ""
         )
         st.markdown(f"**{s.title}** — {s.rows_in_scope:,} accepted input rows in scope{more}")
+        if "problem" in s.frame.columns and s.frame["problem"].notna().any():
+            st.caption(
+                ":material/report: The rows that cannot be right come first (column `problem`)."
+            )
         st.dataframe(s.frame, hide_index=True, height=260)
 
         def export(metric=metric, i=i, q=q):

@@ -6,10 +6,25 @@ Pure presentation: values arrive computed from the pipelines; here they only bec
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 
 NA = "n/a"
 MINUS = "-"  # ASCII: st.metric reads a leading "-" as a fall
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&=])")
+
+
+def plain(text) -> str:
+    """Text shown literally in Streamlit markdown (a file name, a header or a value may carry
+    markdown, links or HTML): every markdown character escaped, whitespace runs as one space."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def sentence(text: str) -> str:
+    """The text with its first letter upper case: 'not split by plant…' → 'Not split by plant…'."""
+    return text[:1].upper() + text[1:]
 
 
 def is_missing(value) -> bool:

@@ -19,6 +19,7 @@ from pathlib import Path
 import streamlit as st
 
 from pipelines import Engine, KpiQuery, views
+from pipelines.contract import load as load_registry
 from pipelines.store import Store
 from pipelines.views.targets import Targets, load_targets
 
@@ -31,21 +32,10 @@ DATES = "dates"
 GRAIN = "grain"
 LIVE = "live"
 EVERY = "every"
-# global filter: session/URL key → pipelines dimension
-DIM_KEYS = {
-    "plant": "plant",
-    "line": "line",
-    "product": "product",
-    "type": "production_type",
-    "customer": "customer",
-}
-DIM_LABELS = {
-    "plant": "Plant",
-    "line": "Line",
-    "product": "Product",
-    "type": "Production type",
-    "customer": "Customer",
-}
+# the global filters, from the semantic layer (pipelines/contract/semantic.toml): the session and
+# URL key of each → its dimension
+FILTERS = {d.key: d for d in load_registry().filter_dims()}
+DIM_KEYS = {key: d.name for key, d in FILTERS.items()}
 
 # date range presets: the label (shown, and in the URL) → code
 RANGES = {

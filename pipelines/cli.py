@@ -14,8 +14,6 @@ from pipelines.metrics import GRAINS
 from pipelines.staging.sources import InputError
 from pipelines.store import DEFAULT_STORE, Store
 
-BY_DIMS = ("plant", "line", "product", "production_type", "shift", "customer", "region")
-
 
 class UsageError(Exception):
     pass
@@ -35,12 +33,25 @@ def _date(text: str) -> date:
 
 def _dims(text: str) -> tuple[str, ...]:
     dims = tuple(d.strip() for d in text.split(",") if d.strip())
-    bad = [d for d in dims if d not in BY_DIMS]
+    known = load().dims
+    bad = [d for d in dims if d not in known]
     if bad or not dims:
         raise argparse.ArgumentTypeError(
-            f"unknown dimension {', '.join(bad) or text!r}; use: {', '.join(BY_DIMS)}"
+            f"unknown dimension {', '.join(bad) or text!r}; use: {', '.join(known)}"
         )
     return dims
+
+
+def _where(text: str) -> tuple[str, str]:
+    """DIM=VALUE (the value may itself hold '=')."""
+    dim, sep, value = text.partition("=")
+    dim, value = dim.strip(), value.strip()
+    known = load().dims
+    if not sep or not value:
+        raise argparse.ArgumentTypeError(f"expected DIM=VALUE, got {text!r}")
+    if dim not in known:
+        raise argparse.ArgumentTypeError(f"unknown dimension {dim!r}; use: {', '.join(known)}")
+    return dim, value
 
 
 def build_parser() -> Parser:
@@ -66,6 +77,14 @@ def build_parser() -> Parser:
     k.add_argument("--to", dest="end", type=_date, metavar="YYYY-MM-DD")
     k.add_argument("--as-of", dest="as_of", type=_date, metavar="YYYY-MM-DD")
     k.add_argument("--by", type=_dims, default=(), metavar="DIM[,DIM]")
+    k.add_argument(
+        "--where",
+        type=_where,
+        action="append",
+        default=[],
+        metavar="DIM=VALUE",
+        help="narrow to a value of a dimension (repeat it: one dimension's values are alternatives)",
+    )
     k.add_argument("--grain", choices=GRAINS)
     k.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
@@ -173,11 +192,9 @@ def _clean(v):
     return v
 
 
-def cmd_kpis(args) -> int:
-    from pipelines.engine import Engine, KpiQuery
+def _engine(args):
+    from pipelines.engine import Engine
 
-    if args.start and args.end and args.start > args.end:
-        raise UsageError("--from is after --to")
     if args.data:
         engine = Engine.from_csv_dir(args.data)
         for table, n in engine.csv_rejects.items():
@@ -185,61 +202,88 @@ def cmd_kpis(args) -> int:
                 f"note: {n} row(s) of {table}.csv rejected (ingest the file to see why)",
                 file=sys.stderr,
             )
-    else:
-        root = args.store or DEFAULT_STORE
-        if not Path(root).is_dir():
-            raise InputError(f"{root}: no store here (run `python -m pipelines ingest` first)")
-        engine = Engine.from_store(root)
+        return engine
+    root = args.store or DEFAULT_STORE
+    if not Path(root).is_dir():
+        raise InputError(f"{root}: no store here (run `python -m pipelines ingest` first)")
+    return Engine.from_store(root)
+
+
+def _filters(engine, where: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """--where pairs as {dim: values}; a value the data does not have is a one-line error."""
+    from pipelines.views import dimension_values
+
+    filters: dict[str, list[str]] = {}
+    for dim, value in where:
+        filters.setdefault(dim, []).append(value)
+    known = dimension_values(engine, list(filters))
+    for dim, values in filters.items():
+        for value in values:
+            if value not in known[dim]:
+                shown = ", ".join(known[dim][:12]) + (" …" if len(known[dim]) > 12 else "")
+                raise InputError(f"unknown {dim} {value!r}; the data has: {shown or 'none'}")
+    return filters
+
+
+def cmd_kpis(args) -> int:
+    from pipelines.engine import KpiQuery
+
+    if args.start and args.end and args.start > args.end:
+        raise UsageError("--from is after --to")
+    engine = _engine(args)
     q = KpiQuery.make(
-        start=args.start, end=args.end, as_of=args.as_of, by=args.by, grain=args.grain
+        start=args.start,
+        end=args.end,
+        as_of=args.as_of,
+        by=args.by,
+        grain=args.grain,
+        filters=_filters(engine, args.where),
     )
     df = engine.kpis(q)
-    by = list(args.by)
+    keys = [*args.by] + (["period"] if args.grain else [])
     records = []
     for row in df.to_dict("records"):
         rec = {"metric": row["metric"], "value": _clean(row["value"]), "unit": row["unit"]}
-        for d in by:
-            rec[d] = _clean(row.get(d))
-        if args.grain:
-            rec["period"] = _clean(row.get("period"))
+        rec |= {k: _clean(row.get(k)) for k in keys}
+        rec["reason"] = row["reason"] if rec["value"] is None else None
+        rec["flags"] = list(row["flags"])
         records.append((rec, row))
     if args.format == "json":
         json.dump([r for r, _ in records], sys.stdout, indent=1, ensure_ascii=False)
         print()
-        for _, row in records:
-            if not row["available"]:
-                print(
-                    f"note: {row['metric']} unavailable, needs {', '.join(row['missing'])}",
-                    file=sys.stderr,
-                )
     elif args.format == "csv":
-        import csv
-
-        w = csv.writer(sys.stdout, lineterminator="\n")
-        head = ["metric", *by] + (["period"] if args.grain else []) + ["value", "unit", "needs"]
-        w.writerow(head)
-        for rec, row in records:
-            w.writerow(
-                [rec["metric"], *[rec[d] for d in by]]
-                + ([rec["period"]] if args.grain else [])
-                + [
-                    "" if rec["value"] is None else rec["value"],
-                    rec["unit"],
-                    "; ".join(row["missing"]),
-                ]
-            )
+        _print_csv(records, keys)
     else:
-        q = engine.resolve_query(q)
-        print(f"KPIs {q.start} … {q.end}, as of {q.as_of}")
-        keys = [*by] + (["period"] if args.grain else [])
-        width = max([len(str(row["label"])) for _, row in records] + [10])
-        for rec, row in records:
-            key = "  ".join(str(rec[k]) for k in keys)
-            text = _fmt(rec["value"], rec["unit"])
-            if not row["available"]:
-                text = "n/a — needs " + ", ".join(row["missing"])
-            print(f"{key + '  ' if key else ''}{row['label']:<{width}}  {text}")
+        _print_table(engine.resolve_query(q), records, keys)
     return 0
+
+
+def _print_csv(records, keys: list[str]) -> None:
+    import csv
+
+    from pipelines.views.export import neutralise
+
+    w = csv.writer(sys.stdout, lineterminator="\n")
+    w.writerow(["metric", *keys, "value", "unit", "reason", "flags"])
+    for rec, _ in records:
+        value = "" if rec["value"] is None else rec["value"]
+        cells = [rec["metric"], *[rec[k] for k in keys], value, rec["unit"]]
+        cells += [rec["reason"] or "", "; ".join(rec["flags"])]
+        w.writerow([neutralise(c) for c in cells])
+
+
+def _print_table(q, records, keys: list[str]) -> None:
+    scope = ", ".join(f"{d} = {' | '.join(v)}" for d, v in q.filters)
+    print(f"KPIs {q.start} … {q.end}, as of {q.as_of}" + (f"; {scope}" if scope else ""))
+    width = max([len(str(row["label"])) for _, row in records] + [10])
+    for rec, row in records:
+        key = "  ".join("" if rec[k] is None else str(rec[k]) for k in keys)
+        text = _fmt(rec["value"], rec["unit"])
+        if rec["value"] is None:
+            text = f"n/a — {rec['reason']}"
+        for flag in rec["flags"]:
+            text += f"  [data problem: {flag}]"
+        print(f"{key + '  ' if key else ''}{row['label']:<{width}}  {text}")
 
 
 def cmd_batches(args) -> int:

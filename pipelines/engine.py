@@ -6,6 +6,7 @@ render what comes back.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -20,19 +21,11 @@ import pandas as pd
 
 from pipelines.contract import Kpi, load
 from pipelines.marts import build_marts
-from pipelines.metrics import GRAINS, ResolvedKpi, kpi_sql, params_for
+from pipelines.metrics import GRAINS, ResolvedKpi, kpi_sql, params_for, verdict
+from pipelines.semantic import scope_reason
 from pipelines.staging import quote
 from pipelines.staging.sources import InputError, open_source, stage
 from pipelines.store import Store
-
-EVENT_DATES = {
-    # the dates on which something happened (not plans): the data's "now" is the latest of them
-    "fct_production_daily": ["day"],
-    "fct_downtime_daily": ["day"],
-    "fct_order_lines": ["order_date", "delivered_date"],
-    "fct_inventory_daily": ["snapshot_date"],
-    "fct_feedback_daily": ["response_date"],
-}
 
 
 @dataclass(frozen=True)
@@ -179,11 +172,7 @@ class Engine:
                 files = self._files(name, shared)
                 canonical = ", ".join(quote(c) for c in table.columns)
                 if not files:
-                    empty = ", ".join(
-                        f"cast(null as {c.sql_type}) as {quote(c.name)}"
-                        for c in table.columns.values()
-                    )
-                    con.execute(f"create or replace view stg_{name} as select {empty} where false")
+                    con.execute(f"create or replace view stg_{name} as {_empty(table)}")
                     continue
                 file_list = (
                     "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
@@ -220,11 +209,7 @@ class Engine:
                     if rejected:
                         self.csv_rejects[name] = rejected
                 else:
-                    empty = ", ".join(
-                        f"cast(null as {c.sql_type}) as {quote(c.name)}"
-                        for c in table.columns.values()
-                    )
-                    con.execute(f"create or replace table stg_{name} as select {empty} where false")
+                    con.execute(f"create or replace table stg_{name} as {_empty(table)}")
         build_marts(con)
         self.info = self._data_info(con)
         return con
@@ -242,17 +227,16 @@ class Engine:
             rows[name] = counts[0]
             present |= {f"{name}.{c}" for c, n in zip(table.columns, counts[1:], strict=True) if n}
         lows, highs = [], []
-        for mart, cols in EVENT_DATES.items():
-            for c in cols:
-                lo, hi = con.execute(f"select min({c}), max({c}) from {mart}").fetchone()
+        for fact in reg.facts.values():
+            # the data's "now" is the latest date on which something happened (plans do not count)
+            for col in dict.fromkeys([*fact.event_dates, *fact.dates]):
+                lo, hi = con.execute(
+                    f"select min({quote(col)}), max({quote(col)}) from {quote(fact.relation)}"
+                ).fetchone()
                 if lo is not None:
                     lows.append(lo)
-                    highs.append(hi)
-        lo, hi = con.execute(
-            "select min(promised_date), max(promised_date) from fct_order_lines"
-        ).fetchone()
-        if lo is not None:
-            lows.append(lo)
+                    if col in fact.event_dates:
+                        highs.append(hi)
         start = min(lows) if lows else None
         end = max(highs) if highs else None
         return DataInfo(start=start, end=end, as_of=end, rows=rows, columns_with_values=present)
@@ -303,72 +287,110 @@ class Engine:
         """KPIs for a scope, long format: one row per KPI × group × period (× window).
 
         Columns: metric, <by dims>, period (when grain), value, numerator, denominator, unit,
-        label, area, direction, target, available, missing, and `window` ('current' |
-        'previous') when with_previous.
+        label, area, direction, target, available (False: needed columns hold no value),
+        missing, reason (why the value is n/a; None when there is a value), flags (why a value
+        cannot be trusted as it stands; empty when nothing), and `window` ('current' |
+        'previous') when with_previous. A KPI whose inputs cannot all be narrowed to the filters
+        and grouping is n/a with the reason (one row per window, its group columns empty).
         """
-        reg = load()
         q = self.resolve_query(q)
-        if q.grain is not None and q.grain not in GRAINS:
-            raise InputError(f"unknown grain {q.grain!r}; use one of: {', '.join(GRAINS)}")
-        dims = set(reg.dims())
-        for d in (*q.by, *q.filter_dict):
-            if d not in dims:
-                raise InputError(f"unknown dimension {d!r}; use one of: {', '.join(sorted(dims))}")
+        self._check(q)
+        reg = load()
         wanted = [reg.kpis[k] for k in (q.kpis or reg.kpis)]
-        resolved, unavailable = [], []
-        scope_dims = set(q.by) | set(q.filter_dict)
-        for k in wanted:
-            rk = self.resolve(k)
-            cm = k.cell_mart
-            if rk is not None and cm and scope_dims <= set(reg.marts[cm.numerator.mart].dims):
-                rk = ResolvedKpi(k, rk.unit, cm.numerator, cm.denominator)
-            if rk is None:
-                unavailable.append(k)
-            elif all(set(q.by) <= set(reg.marts[m].dims) | {"_"} for m in self._marts_of(rk)):
-                resolved.append(rk)
         windows = [(q.start, q.end)]
         if with_previous:
             p = self.previous(q)
             windows.append((p.start, p.end))
-        frames = []
-        if resolved:
-            sql = kpi_sql(resolved, len(windows), q.by, q.grain, q.filter_dict)
-            params = params_for(sql, windows, q.as_of, q.filter_dict)
-            cur = self.cursor()
-            try:
-                df = cur.execute(sql, params).df()
-            finally:
-                cur.close()
-            units = {rk.id: rk.unit for rk in resolved}
-            df["unit"] = df["metric"].map(units)
-            df["available"] = True
-            df["missing"] = [[] for _ in range(len(df))]
-            frames.append(df)
-        grouped = bool(q.by) or q.grain is not None
-        if unavailable and not grouped:
-            rows = []
-            for w in range(len(windows)):
-                for k in unavailable:
-                    rows.append(
-                        {
-                            "metric": k.id,
-                            "_window": w,
-                            "value": None,
-                            "numerator": None,
-                            "denominator": None,
-                            "unit": k.unit,
-                            "available": False,
-                            "missing": self.missing_columns(k),
-                        }
-                    )
-            frames.append(pd.DataFrame(rows))
+        computable, na_rows = [], []
+        scope_dims = set(q.by) | set(q.filter_dict)
+        for k in wanted:
+            rk = self.resolve(k)
+            if rk is None:
+                missing = self.missing_columns(k)
+                na_rows.append((k, k.unit, "needs " + ", ".join(missing), missing))
+            elif why := scope_reason({p.fact for _, p in rk.sides}, scope_dims):
+                na_rows.append((k, rk.unit, why, []))
+            else:
+                computable.append(rk)
+        frames = [self._computed(computable, q, windows)] if computable else []
+        if na_rows:
+            frames.append(self._not_available(na_rows, len(windows)))
+        return self._finish(frames, wanted, q, with_previous)
+
+    def _check(self, q: KpiQuery) -> None:
+        if q.grain is not None and q.grain not in GRAINS:
+            raise InputError(f"unknown grain {q.grain!r}; use one of: {', '.join(GRAINS)}")
+        dims = load().dims
+        for d in (*q.by, *q.filter_dict):
+            if d not in dims:
+                raise InputError(f"unknown dimension {d!r}; use one of: {', '.join(dims)}")
+
+    def _computed(self, resolved: list[ResolvedKpi], q: KpiQuery, windows) -> pd.DataFrame:
+        sql = kpi_sql(resolved, len(windows), q.by, q.grain, q.filter_dict)
+        params = params_for(sql, windows, q.as_of, q.filter_dict)
+        cur = self.cursor()
+        try:
+            df = cur.execute(sql, params).df()
+        finally:
+            cur.close()
+        by_id = {rk.id: rk for rk in resolved}
+        counts = [c for c in df.columns if c.startswith("_n__")]
+        reasons, flags = [], []
+        for row in df.to_dict("records"):
+            rk = by_id[row["metric"]]
+            value = _num(row["value"])
+            flags.append(verdict.flags(rk, value, {c: _num(row[c]) for c in counts}))
+            reasons.append(
+                None
+                if value is not None
+                else verdict.null_reason(
+                    rk,
+                    _num(row["numerator"]),
+                    _num(row["denominator"]),
+                    _num(row["numerator_rows"]),
+                    _num(row["denominator_rows"]),
+                )
+            )
+        df = df.drop(columns=[*counts, "numerator_rows", "denominator_rows"])
+        df["unit"] = df["metric"].map({rk.id: rk.unit for rk in resolved})
+        df["available"] = True
+        df["missing"] = [[] for _ in range(len(df))]
+        df["reason"] = reasons
+        df["flags"] = flags
+        return df
+
+    @staticmethod
+    def _not_available(rows, n_windows: int) -> pd.DataFrame:
+        out = []
+        for w in range(n_windows):
+            for k, unit, reason, missing in rows:
+                out.append(
+                    {
+                        "metric": k.id,
+                        "_window": w,
+                        "value": None,
+                        "numerator": None,
+                        "denominator": None,
+                        "unit": unit,
+                        "available": not missing,
+                        "missing": list(missing),
+                        "reason": reason,
+                        "flags": [],
+                    }
+                )
+        return pd.DataFrame(out)
+
+    @staticmethod
+    def _finish(frames, wanted: list[Kpi], q: KpiQuery, with_previous: bool) -> pd.DataFrame:
+        columns = ["metric", *q.by, "value", "numerator", "denominator", "unit", "available"]
+        columns += ["missing", "reason", "flags", "label", "area", "direction", "target"]
+        frames = [f for f in frames if len(f)]
         if not frames:
-            return pd.DataFrame(columns=["metric", "value", "numerator", "denominator", "unit"])
-        out = (
-            pd.concat([f for f in frames if len(f)], ignore_index=True)
-            if any(len(f) for f in frames)
-            else frames[0]
-        )
+            return pd.DataFrame(columns=columns + (["period"] if q.grain else []))
+        out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        for d in q.by:
+            if d not in out.columns:
+                out[d] = None
         order = {k.id: i for i, k in enumerate(wanted)}
         out["_order"] = out["metric"].map(order)
         out["label"] = out["metric"].map({k.id: k.label for k in wanted})
@@ -376,10 +398,12 @@ class Engine:
         out["direction"] = out["metric"].map({k.id: k.direction for k in wanted})
         out["target"] = out["metric"].map({k.id: k.target for k in wanted})
         sort_cols = ["_window", "_order", *q.by] + (["_period"] if q.grain else [])
-        out = out.sort_values(sort_cols, kind="stable").reset_index(drop=True)
+        if q.grain and "_period" not in out.columns:
+            out["_period"] = None
+        out = out.sort_values(sort_cols, kind="stable", na_position="last").reset_index(drop=True)
         out = out.rename(columns={"_period": "period"})
         if q.grain:
-            out["period"] = pd.to_datetime(out["period"]).dt.date
+            out["period"] = [None if pd.isna(p) else pd.Timestamp(p).date() for p in out["period"]]
         if with_previous:
             out["window"] = out["_window"].map({0: "current", 1: "previous"})
         out = out.drop(columns=[c for c in ("_window", "_order", "days") if c in out.columns])
@@ -387,6 +411,23 @@ class Engine:
             out = out.drop(columns=["period"])
         return out
 
-    @staticmethod
-    def _marts_of(rk: ResolvedKpi) -> set[str]:
-        return {p.mart for p in (rk.numerator, rk.denominator) if p is not None}
+
+def _empty(table) -> str:
+    """An empty staging relation of a table: no rows, every column typed."""
+    cols = ", ".join(
+        f"cast(null as {c.sql_type}) as {quote(c.name)}" for c in table.columns.values()
+    )
+    return (
+        f"select cast(null as bigint) as _line, cast(null as varchar) as _batch, {cols} where false"
+    )
+
+
+def _num(x) -> float | None:
+    """A float, with NaN / NA / None as None."""
+    if x is None or x is pd.NA:
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f

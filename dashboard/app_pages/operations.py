@@ -20,8 +20,7 @@ def headline(summary: pd.DataFrame, metrics: tuple[str, ...]) -> None:
     for col, metric in zip(st.columns(len(metrics)), metrics, strict=True):
         row = by_id.loc[metric].to_dict() | {"metric": metric}
         with col:
-            st.metric(row["label"], fmt.value(row["value"], row["unit"]), help=cards.tooltip(row))
-            st.markdown(cards.status_badge(row["status"]))
+            cards.small_metric(row)
 
 
 def delivery_section(q: KpiQuery, summary: pd.DataFrame) -> None:
@@ -31,10 +30,14 @@ def delivery_section(q: KpiQuery, summary: pd.DataFrame) -> None:
     with left:
         trend = state.get("kpi_trend", q, kpis=("otd", "otif", "fill_rate"))
         drill.chart(charts.trend(trend, height=300), key="delivery-trend")
+        if not trend.empty:
+            cards.not_shown(trend.attrs.get("reasons"))
     with right:
         st.caption("Open past-due order lines by customer. Click one to focus on it.")
         due = state.get("past_due_by_customer", q)
-        if due.empty:
+        if due.empty and due.attrs.get("reason"):
+            st.info(fmt.plain(fmt.sentence(due.attrs["reason"])), icon=":material/filter_alt_off:")
+        elif due.empty:
             st.success("No open past-due lines in this scope.", icon=":material/check_circle:")
         else:
             drill.chart(
@@ -51,6 +54,8 @@ def cycle_section(q: KpiQuery, summary: pd.DataFrame) -> None:
     with left:
         st.markdown("#### Order cycle time")
         ct = state.get("cycle_time_distribution", q)
+        if ct.reason:
+            ct.histogram.attrs["reason"] = ct.reason
         if ct.lines:
             st.caption(
                 f"{ct.lines:,} delivered lines · mean {fmt.value(ct.mean_days, 'days')} · "
@@ -74,6 +79,7 @@ def inventory_section(q: KpiQuery, summary: pd.DataFrame) -> None:
         st.caption("Days of inventory by plant (hover for turnover). Click a plant to focus on it.")
         long = state.get("by_dimension", q, dim="plant", kpis=INVENTORY_KPIS)
         doi = long[long["metric"] == "days_of_inventory"].dropna(subset=["value"])
+        reason = (long.attrs.get("reasons") or {}).get("days_of_inventory")
         unit = doi["unit"].iloc[0] if len(doi) else "days"
         target = doi["target"].dropna()
         drill.chart(
@@ -85,6 +91,7 @@ def inventory_section(q: KpiQuery, summary: pd.DataFrame) -> None:
                 status="status",
                 target=float(target.iloc[0]) if len(target) and target.nunique() == 1 else None,
                 height=260,
+                reason=reason,
             ),
             key="doi-by-plant",
             dim_key="plant",
@@ -97,7 +104,9 @@ def inventory_section(q: KpiQuery, summary: pd.DataFrame) -> None:
 
 def product_table(long: pd.DataFrame) -> None:
     if long.empty:
-        st.caption("No inventory snapshots in this scope.")
+        st.caption(
+            fmt.plain(fmt.sentence(charts.why(long, "no inventory snapshots in this scope")))
+        )
         return
     wide = long.pivot(index="product", columns="metric", values="value").reindex(
         columns=list(INVENTORY_KPIS)
@@ -172,9 +181,12 @@ def body(engine: Engine, q: KpiQuery) -> float:
         with chrome.guard(f"the {name} section"):
             section()
         st.divider()
-    operations = [k.id for k in load().kpi_list("operations")]
-    drill.rows_behind_panel(engine, q, operations, key="operations")
     return loaded.computed_at
 
 
-chrome.live_page("Operations", body)
+def rows_panel(engine: Engine, q: KpiQuery) -> None:
+    kpis = [k.id for k in load().kpi_list("operations")]
+    drill.rows_behind_panel(engine, q, kpis, key="operations")
+
+
+chrome.live_page("Operations", body, after=rows_panel)

@@ -44,12 +44,15 @@ def value_chain(chain) -> None:
         with cols[2 * i], st.container(border=True, key=f"chain-{link['metric']}"):
             st.markdown(f":small[**{link['link'].upper()}** · {link['label']}]")
             text = fmt.value(link["value"], link["unit"])
-            badge = (
-                ":red-badge[:material/priority_high: Weakest link]"
-                if link["weakest"]
-                else cards.status_badge(link["status"])
-            )
+            if link["weakest"]:
+                badge = ":red-badge[:material/priority_high: Weakest link]"
+            elif fmt.is_missing(link["value"]):
+                badge = ":gray-badge[Not in this scope]"
+            else:
+                badge = cards.status_badge(link["status"])
             st.markdown(f"**{text}** {badge}")
+            if fmt.is_missing(link["value"]) and link["reason"]:
+                st.caption(fmt.plain(fmt.sentence(link["reason"])))
         if i < n - 1:
             with cols[2 * i + 1]:
                 st.markdown(":material/arrow_forward:", text_alignment="center")
@@ -76,12 +79,13 @@ def trend_chart(summary: pd.DataFrame, area: str, title: str) -> None:
         return
     trend = views.summary_trend(summary, chosen)
     drill.chart(charts.trend(trend, height=300), key=f"trend-chart-{area}")
+    if not trend.empty:
+        cards.not_shown(trend.attrs.get("reasons"))
 
 
 def body(engine: Engine, q: KpiQuery) -> float:
     loaded = state.load("kpi_summary", q)
     summary = loaded.value
-    kpis = load().kpis
     st.markdown("##### Value chain")
     value_chain(views.value_chain(summary))
     compare = compare_text(engine, q)
@@ -101,9 +105,12 @@ def body(engine: Engine, q: KpiQuery) -> float:
     for col, (area, title, _icon) in zip(columns, AREAS, strict=True):
         with col:
             trend_chart(summary, area, title)
-    st.divider()
-    drill.rows_behind_panel(engine, q, list(kpis), key="overview")
     return loaded.computed_at
 
 
-chrome.live_page("Overview", body)
+def rows_panel(engine: Engine, q: KpiQuery) -> None:
+    st.divider()
+    drill.rows_behind_panel(engine, q, list(load().kpis), key="overview")
+
+
+chrome.live_page("Overview", body, after=rows_panel)

@@ -30,12 +30,7 @@ def oee_section(q: KpiQuery, summary: pd.DataFrame) -> None:
     for i, metric in enumerate(OEE_PARTS):
         row = by_id.loc[metric].to_dict() | {"metric": metric}
         with cols[2 * i]:
-            st.metric(
-                row["label"],
-                fmt.value(row["value"], row["unit"]),
-                help=cards.tooltip(row),
-            )
-            st.markdown(cards.status_badge(row["status"]))
+            cards.small_metric(row)
         if i < len(OEE_PARTS) - 1:
             with cols[2 * i + 1]:
                 st.markdown("**×**" if i < 2 else "**=**", text_alignment="center")
@@ -43,7 +38,10 @@ def oee_section(q: KpiQuery, summary: pd.DataFrame) -> None:
         "Losses in hours over the runs that report planned time, downtime, ideal cycle time and "
         "good units; fully productive time ÷ planned time is the OEE above."
     )
-    drill.chart(charts.waterfall(state.get("oee_waterfall", q), height=300), key="oee-waterfall")
+    waterfall = state.get("oee_waterfall", q)
+    drill.chart(charts.waterfall(waterfall, height=300), key="oee-waterfall")
+    if waterfall.attrs.get("note"):
+        st.caption(f":material/report: Data problem: {fmt.plain(waterfall.attrs['note'])}.")
 
 
 def plan_section(q: KpiQuery) -> None:
@@ -57,10 +55,10 @@ def plan_section(q: KpiQuery) -> None:
         st.markdown("#### Line ranking: plan attainment")
         if ranking.bottleneck and len(ranking.table.dropna(subset=["plan_attainment"])) > 1:
             st.markdown(
-                f":red-badge[:material/warning: Bottleneck] **{ranking.bottleneck}** — "
+                f":red-badge[:material/warning: Bottleneck] **{fmt.plain(ranking.bottleneck)}** — "
                 f"lowest plan attainment, {fmt.percent(ranking.bottleneck_value)} of plan"
             )
-        elif not ranking.bottleneck:
+        elif not ranking.bottleneck and not ranking.table.attrs.get("reason"):
             st.caption("No line carries a plan in this scope.")
         table = ranking.table.dropna(subset=["plan_attainment"])
         target = table["target"].dropna()
@@ -120,8 +118,11 @@ def downtime_section(q: KpiQuery) -> None:
                 st.caption(title)
                 g = long[long["metric"] == metric].dropna(subset=["value"])
                 unit = g["unit"].iloc[0] if len(g) else "h"
+                reason = (long.attrs.get("reasons") or {}).get(metric)
                 drill.chart(
-                    charts.bars(g, "line", "value", unit, status="status", height=300),
+                    charts.bars(
+                        g, "line", "value", unit, status="status", height=300, reason=reason
+                    ),
                     key=f"{metric}-by-line",
                     dim_key="line",
                 )
@@ -157,12 +158,18 @@ def mix_section(q: KpiQuery) -> None:
         st.markdown("#### Mass vs custom")
         st.caption("Make-to-stock and make-to-order side by side. Click a bar to focus on a type.")
         long = state.get("mass_vs_custom", q, kpis=MIX_KPIS)
-        long = long.dropna(subset=["value"])
+        valued = long.dropna(subset=["value"])
+        valued.attrs = long.attrs
         drill.chart(
-            charts.grouped(long, "label", "production_type", "value", "%", height=340),
+            charts.grouped(valued, "label", "production_type", "value", "%", height=340),
             key="mass-vs-custom",
             dim_key="type",
         )
+        if not valued.empty:
+            shown = set(valued["metric"])
+            cards.not_shown(
+                {m: r for m, r in (long.attrs.get("reasons") or {}).items() if m not in shown}
+            )
 
 
 def body(engine: Engine, q: KpiQuery) -> float:
@@ -179,9 +186,12 @@ def body(engine: Engine, q: KpiQuery) -> float:
         with chrome.guard(f"the {name} section"):
             section()
         st.divider()
-    production = [k.id for k in load().kpi_list("production")]
-    drill.rows_behind_panel(engine, q, production, key="production")
     return loaded.computed_at
 
 
-chrome.live_page("Production", body)
+def rows_panel(engine: Engine, q: KpiQuery) -> None:
+    kpis = [k.id for k in load().kpi_list("production")]
+    drill.rows_behind_panel(engine, q, kpis, key="production")
+
+
+chrome.live_page("Production", body, after=rows_panel)

@@ -1,8 +1,11 @@
-"""The data contract and the KPI registry, loaded from tables.toml and kpis.toml."""
+"""The data contract, the semantic layer and the KPI registry, loaded from tables.toml,
+semantic.toml and kpis.toml (each read once)."""
 
 from __future__ import annotations
 
+import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -13,6 +16,18 @@ TYPES = ("text", "number", "date", "timestamp")
 SQL_TYPES = {"text": "VARCHAR", "number": "DOUBLE", "date": "DATE", "timestamp": "TIMESTAMP"}
 AREAS = ("production", "operations")
 DIRECTIONS = ("higher", "lower")
+REACHES = ("column", "product", "none")  # how a dimension reaches a fact (semantic.toml)
+
+
+# ---------------------------------------------------------------------------------- contract
+
+
+def value_key(text: str) -> str:
+    """How an allowed value is compared: lower case, accents removed, runs of spaces, '-' and '_'
+    as one space (staging does the same in SQL: pipelines.staging.value_key_sql)."""
+    decomposed = unicodedata.normalize("NFKD", str(text).lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[\s_\-]+", " ", plain).strip()
 
 
 @dataclass(frozen=True)
@@ -24,12 +39,17 @@ class Column:
     min: float | None = None
     min_exclusive: float | None = None
     max: float | None = None
-    values: tuple[str, ...] | None = None
+    values: tuple[str, ...] | None = None  # the allowed (canonical) values
+    synonyms: tuple[tuple[str, str], ...] = ()  # (value_key(word), canonical value)
     default: str | None = None
 
     @property
     def sql_type(self) -> str:
         return SQL_TYPES[self.type]
+
+    def canonical(self, text: str) -> str | None:
+        """The allowed value a text means (None when it is none of them)."""
+        return dict(self.synonyms).get(value_key(text))
 
 
 @dataclass(frozen=True)
@@ -55,15 +75,81 @@ class Table:
         return [c.name for c in self.columns.values() if c.required]
 
 
+# ---------------------------------------------------------------------------------- semantic layer
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    label: str
+    noun: str  # in sentences: "not split by <noun>"
+    key: str  # the dashboard's URL / session key
+    filter: bool = False  # a global filter of the dashboard
+    help: str | None = None
+    value_labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A named row condition of a fact."""
+
+    name: str
+    label: str  # plural noun phrase: "due order lines"
+    sql: str
+    reports: bool = False  # selects the rows that report an input (none → unknown, not 0)
+    suspect: bool = False  # rows that cannot be right
+    watches: str | None = None  # for unrecognised_<column>: the column
+
+
+@dataclass(frozen=True)
+class Fact:
+    name: str  # = the contract table
+    label: str  # plural noun: "production runs"
+    rows: str  # the row-level relation (and pipelines/marts/<rows>.sql)
+    dates: tuple[str, ...]  # may place a row in a period; the first is the default
+    event_dates: tuple[str, ...]
+    order: tuple[str, ...]
+    dims: dict[str, str]  # dimension → column | product | none
+    flags: dict[str, Flag]
+    mart: str | None = None
+    exclude: Flag | None = None
+
+    @property
+    def date(self) -> str:
+        return self.dates[0]
+
+    def reaches(self, dim: str) -> bool:
+        return self.dims[dim] != "none"
+
+    @property
+    def grain(self) -> tuple[str, ...]:
+        """The mart's grain: the default date and every dimension the fact carries."""
+        return (self.date, *[d for d, how in self.dims.items() if how != "none"])
+
+    @property
+    def relation(self) -> str:
+        """What a KPI over the fact aggregates: its mart, or its rows."""
+        return self.mart or self.rows
+
+    def suspects(self) -> list[Flag]:
+        return [f for f in self.flags.values() if f.suspect]
+
+    def watched(self) -> list[Flag]:
+        return [f for f in self.flags.values() if f.watches]
+
+
+# ---------------------------------------------------------------------------------- registry
+
+
 @dataclass(frozen=True)
 class Part:
-    """One side of a KPI ratio: an aggregate over a mart's rows in scope."""
+    """One side of a KPI ratio: an aggregate over a fact's rows in scope that satisfy `flag`."""
 
     label: str
     sql: str
-    mart: str
+    fact: str
+    flag: str
     date: str
-    rows: str = "true"  # which input rows in scope feed this side (SQL over the input table)
 
 
 @dataclass(frozen=True)
@@ -72,14 +158,6 @@ class Variant:
     numerator: Part
     denominator: Part | None
     when_missing: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Mart:
-    name: str
-    sql_file: str
-    date: str
-    dims: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -93,21 +171,26 @@ class Kpi:
     standard: str
     description: str
     needs: tuple[str, ...]
-    mart: str
+    fact: str
     numerator: Part
     denominator: Part | None
     value: str
     cell: tuple[str, ...] = ()
     cell_sums: tuple[str, ...] = ()
-    cell_mart: Variant | None = None
     fallback: Variant | None = None
+    max: float | None = None  # a value above it cannot be true (e.g. a rate above 100 %)
+    suspects: tuple[str, ...] = ()  # flags of rows that can push it above `max`
 
     @property
-    def marts(self) -> set[str]:
+    def parts(self) -> list[Part]:
         parts = [self.numerator, self.denominator]
         if self.fallback:
             parts += [self.fallback.numerator, self.fallback.denominator]
-        return {p.mart for p in parts if p is not None}
+        return [p for p in parts if p is not None]
+
+    @property
+    def facts(self) -> set[str]:
+        return {p.fact for p in self.parts}
 
     def needed_columns(self) -> list[list[str]]:
         """Each need as alternatives of 'table.column' (any one is enough)."""
@@ -124,51 +207,50 @@ class Kpi:
 @dataclass(frozen=True)
 class Registry:
     tables: dict[str, Table]
-    marts: dict[str, Mart]
+    dims: dict[str, Dimension]
+    facts: dict[str, Fact]
     kpis: dict[str, Kpi]
 
     def kpi_list(self, area: str | None = None) -> list[Kpi]:
         return [k for k in self.kpis.values() if area is None or k.area == area]
 
-    def dims(self) -> list[str]:
-        seen: list[str] = []
-        for m in self.marts.values():
-            seen += [d for d in m.dims if d not in seen]
-        return seen
+    def filter_dims(self) -> list[Dimension]:
+        """The dashboard's global filters, in declaration order."""
+        return [d for d in self.dims.values() if d.filter]
 
 
-def _part(raw: dict, kpi_mart: str, marts: dict[str, Mart]) -> Part:
-    mart = raw.get("mart", kpi_mart)
-    if mart not in marts:
-        raise ValueError(f"unknown mart {mart!r}")
-    return Part(
-        label=raw["label"],
-        sql=raw["sql"],
-        mart=mart,
-        date=raw.get("date", marts[mart].date),
-        rows=raw.get("rows", "true"),
+# ---------------------------------------------------------------------------------- loading
+
+
+def _column(name: str, cname: str, c: dict) -> Column:
+    if c["type"] not in TYPES:
+        raise ValueError(f"{name}.{cname}: unknown type {c['type']!r}")
+    values = c.get("values")
+    synonyms: dict[str, str] = {}
+    for canonical, words in (values or {}).items():
+        for word in [canonical, *words]:
+            key = value_key(word)
+            if synonyms.get(key, canonical) != canonical:
+                raise ValueError(f"{name}.{cname}: {word!r} means two values")
+            synonyms[key] = canonical
+    return Column(
+        name=cname,
+        type=c["type"],
+        required=c["required"],
+        description=c.get("description", ""),
+        min=c.get("min"),
+        min_exclusive=c.get("min_exclusive"),
+        max=c.get("max"),
+        values=tuple(values) if values else None,
+        synonyms=tuple(sorted(synonyms.items())),
+        default=c.get("default"),
     )
 
 
 def _load_tables(raw: dict) -> dict[str, Table]:
     tables = {}
     for name, t in raw.items():
-        cols = {}
-        for cname, c in t["columns"].items():
-            if c["type"] not in TYPES:
-                raise ValueError(f"{name}.{cname}: unknown type {c['type']!r}")
-            values = c.get("values")
-            cols[cname] = Column(
-                name=cname,
-                type=c["type"],
-                required=c["required"],
-                description=c.get("description", ""),
-                min=c.get("min"),
-                min_exclusive=c.get("min_exclusive"),
-                max=c.get("max"),
-                values=tuple(values) if values else None,
-                default=c.get("default"),
-            )
+        cols = {cname: _column(name, cname, c) for cname, c in t["columns"].items()}
         tables[name] = Table(
             name=name,
             description=t["description"],
@@ -185,59 +267,131 @@ def _load_tables(raw: dict) -> dict[str, Table]:
     return tables
 
 
+def _flag(name: str, raw: dict) -> Flag:
+    return Flag(
+        name=name,
+        label=raw["label"],
+        sql=raw["sql"],
+        reports=raw.get("reports", False),
+        suspect=raw.get("suspect", False),
+    )
+
+
+def _watch_flags(label: str, table: Table, flags: dict[str, Flag], exclude: Flag | None):
+    """unrecognised_<column> for each column with allowed values a condition of the fact reads."""
+    conditions = [f.sql for f in flags.values()] + ([exclude.sql] if exclude else [])
+    out = {}
+    for col in table.columns.values():
+        read = any(re.search(rf"\b{col.name}\b", sql) for sql in conditions)
+        if col.values and read:
+            allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in col.values)
+            out[f"unrecognised_{col.name}"] = Flag(
+                name=f"unrecognised_{col.name}",
+                label=f"{label} with a {col.name} Andon does not recognise",
+                sql=f"{col.name} is not null and {col.name} not in ({allowed})",
+                watches=col.name,
+            )
+    return out
+
+
+def _load_semantic(raw: dict, tables: dict[str, Table]):
+    dims = {
+        name: Dimension(
+            name=name,
+            label=d["label"],
+            noun=d["noun"],
+            key=d.get("key", name),
+            filter=d.get("filter", False),
+            help=d.get("help"),
+            value_labels=dict(d.get("value_labels", {})),
+        )
+        for name, d in raw["dimension"].items()
+    }
+    facts = {}
+    for name, f in raw["fact"].items():
+        if name not in tables:
+            raise ValueError(f"fact {name}: not a contract table")
+        if set(f["dims"]) != set(dims) or not set(f["dims"].values()) <= set(REACHES):
+            raise ValueError(f"fact {name}: declare every dimension as one of {REACHES}")
+        flags = {n: _flag(n, fl) for n, fl in f["flags"].items()}
+        exclude = _flag("exclude", f["exclude"]) if "exclude" in f else None
+        flags |= _watch_flags(f["label"], tables[name], flags, exclude)
+        if f.get("mart") and any("$" in fl.sql for fl in flags.values()):
+            raise ValueError(f"fact {name}: a fact with a mart cannot have flags with parameters")
+        facts[name] = Fact(
+            name=name,
+            label=f["label"],
+            rows=f.get("rows", f"fct_{name}"),
+            dates=tuple(f["dates"]),
+            event_dates=tuple(f["event_dates"]),
+            order=tuple(f["order"]),
+            dims=dict(f["dims"]),
+            flags=flags,
+            mart=f.get("mart"),
+            exclude=exclude,
+        )
+    return dims, facts
+
+
+def _part(raw: dict, kpi_fact: str, facts: dict[str, Fact]) -> Part:
+    fact = raw.get("fact", kpi_fact)
+    if fact not in facts:
+        raise ValueError(f"unknown fact {fact!r}")
+    if raw["flag"] not in facts[fact].flags:
+        raise ValueError(f"{fact}: unknown flag {raw['flag']!r}")
+    date = raw.get("date", facts[fact].date)
+    if date not in facts[fact].dates:
+        raise ValueError(f"{fact}: {date!r} is not one of its dates")
+    return Part(label=raw["label"], sql=raw["sql"], fact=fact, flag=raw["flag"], date=date)
+
+
+def _variant(raw: dict, kpi_fact: str, facts: dict[str, Fact]) -> Variant:
+    return Variant(
+        unit=raw["unit"],
+        numerator=_part(raw["numerator"], kpi_fact, facts),
+        denominator=_part(raw["denominator"], kpi_fact, facts) if "denominator" in raw else None,
+        when_missing=tuple(raw["when_missing"]),
+    )
+
+
+def _kpi(k: dict, facts: dict[str, Fact]) -> Kpi:
+    if k["area"] not in AREAS or k["direction"] not in DIRECTIONS:
+        raise ValueError(f"{k['id']}: bad area or direction")
+    numerator = _part(k["numerator"], k["fact"], facts)
+    denominator = _part(k["denominator"], k["fact"], facts) if "denominator" in k else None
+    default_value = "numerator / nullif(denominator, 0)" if denominator else "numerator"
+    suspects = tuple(k.get("suspects", ()))
+    for s in suspects:
+        if not facts[k["fact"]].flags.get(s, Flag("", "", "")).suspect:
+            raise ValueError(f"{k['id']}: {s!r} is not a suspect flag of {k['fact']}")
+    target = k["target"]
+    return Kpi(
+        id=k["id"],
+        label=k["label"],
+        area=k["area"],
+        unit=k["unit"],
+        direction=k["direction"],
+        target=None if target is False else float(target),
+        standard=k["standard"],
+        description=k["description"],
+        needs=tuple(k["needs"]),
+        fact=k["fact"],
+        numerator=numerator,
+        denominator=denominator,
+        value=k.get("value", default_value),
+        cell=tuple(k.get("cell", ())),
+        cell_sums=tuple(k.get("cell_sums", ())),
+        fallback=_variant(k["fallback"], k["fact"], facts) if "fallback" in k else None,
+        max=k.get("max"),
+        suspects=suspects,
+    )
+
+
 @cache
 def load() -> Registry:
-    """Load and check the contract and the KPI registry (cached; the files are read once)."""
+    """Load and check the contract, the semantic layer and the KPI registry (cached)."""
     tables = _load_tables(tomllib.loads((HERE / "tables.toml").read_text()))
+    dims, facts = _load_semantic(tomllib.loads((HERE / "semantic.toml").read_text()), tables)
     raw = tomllib.loads((HERE / "kpis.toml").read_text())
-    marts = {
-        name: Mart(name=name, sql_file=m["sql"], date=m["date"], dims=tuple(m["dims"]))
-        for name, m in raw["mart"].items()
-    }
-    kpis = {}
-    for k in raw["kpi"]:
-        if k["area"] not in AREAS or k["direction"] not in DIRECTIONS:
-            raise ValueError(f"{k['id']}: bad area or direction")
-        numerator = _part(k["numerator"], k["mart"], marts)
-        denominator = _part(k["denominator"], k["mart"], marts) if "denominator" in k else None
-        default_value = "numerator / nullif(denominator, 0)" if denominator else "numerator"
-        fallback = None
-        if "fallback" in k:
-            f = k["fallback"]
-            fallback = Variant(
-                unit=f["unit"],
-                numerator=_part(f["numerator"], k["mart"], marts),
-                denominator=_part(f["denominator"], k["mart"], marts)
-                if "denominator" in f
-                else None,
-                when_missing=tuple(f["when_missing"]),
-            )
-        cell_mart = None
-        if "cell_mart" in k:
-            c = k["cell_mart"]
-            cell_mart = Variant(
-                unit=k["unit"],
-                numerator=_part(c["numerator"], k["mart"], marts),
-                denominator=_part(c["denominator"], k["mart"], marts),
-            )
-        target = k["target"]
-        kpis[k["id"]] = Kpi(
-            id=k["id"],
-            label=k["label"],
-            area=k["area"],
-            unit=k["unit"],
-            direction=k["direction"],
-            target=None if target is False else float(target),
-            standard=k["standard"],
-            description=k["description"],
-            needs=tuple(k["needs"]),
-            mart=k["mart"],
-            numerator=numerator,
-            denominator=denominator,
-            value=k.get("value", default_value),
-            cell=tuple(k.get("cell", ())),
-            cell_sums=tuple(k.get("cell_sums", ())),
-            cell_mart=cell_mart,
-            fallback=fallback,
-        )
-    return Registry(tables=tables, marts=marts, kpis=kpis)
+    kpis = {k["id"]: _kpi(k, facts) for k in raw["kpi"]}
+    return Registry(tables=tables, dims=dims, facts=facts, kpis=kpis)

@@ -1,7 +1,6 @@
--- grain: one row per order line that is not cancelled, with its delivered quantity and resolved unit cost
+-- grain: one row per accepted order line, with its delivered quantity, resolved unit cost, revenue and COGS
 with orders as (
     select * from stg_orders
-    where coalesce(lower(status), '') <> 'cancelled'
 ),
 
 snapshot_costs as (
@@ -39,27 +38,32 @@ costed as (
 
 final as (
     select
+        c._line,
+        c._batch,
         cast(c.order_id as varchar) as order_id,
         cast(c.line_no as double) as line_no,
         cast(c.plant as varchar) as plant,
         cast(c.customer as varchar) as customer,
         cast(c.product as varchar) as product,
-        cast(p.production_type as varchar) as production_type,
         cast(c.region as varchar) as region,
+        cast(c.status as varchar) as status,
         cast(c.order_date as date) as order_date,
+        cast(c.requested_date as date) as requested_date,
         cast(c.promised_date as date) as promised_date,
+        cast(c.ship_date as date) as ship_date,
         cast(c.delivered_date as date) as delivered_date,
         cast(c.qty_ordered as double) as qty_ordered,
+        cast(c.qty_delivered as double) as qty_delivered,
         cast(c.qty_delivered_eff as double) as qty_delivered_eff,
         cast(least(c.qty_delivered_eff, c.qty_ordered) as double) as filled_qty,
         c.qty_delivered_eff >= c.qty_ordered as is_in_full,
         cast(c.delivered_date - c.order_date as double) as cycle_days,
         cast(c.unit_price as double) as unit_price,
+        cast(c.unit_cost as double) as unit_cost_as_written,
         cast(c.resolved_unit_cost as double) as unit_cost,
         cast(c.qty_delivered_eff * c.unit_price as double) as revenue,
         cast(c.qty_delivered_eff * c.resolved_unit_cost as double) as cogs
     from costed as c
-    left join dim_product as p on c.product = p.product
 )
 
 select * from final

@@ -1,8 +1,10 @@
-"""Metrics: one SQL query, generated from the KPI registry, that computes any set of KPIs over
-the marts for a scope (date windows, filters), grouped by dimensions and periods.
+"""Metrics: one SQL query, generated from the KPI registry and the semantic layer, that computes
+any set of KPIs over the facts for a scope (date windows, filters), grouped by dimensions and periods.
 
-Each KPI contributes a numerator and a denominator aggregate (kept in the output), and its value
-is computed from them in SQL, so every rate is a ratio of sums over the rows in scope.
+Each KPI side is an aggregate over its fact's rows in scope that satisfy the side's flag; its value
+and its row count come back, so every rate is a ratio of sums and a zero denominator gives NULL.
+A side whose flag is a condition on what happened (due lines, unplanned stops…) is 0 when no row
+in scope meets it; a side whose flag selects the rows that report an input is unknown then.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from pipelines.contract import Kpi, Part, load
+from pipelines.semantic import measure, rows_sql, scope_where, side_sql
 from pipelines.staging import quote
 
 GRAINS = ("day", "week", "month")
@@ -29,6 +32,15 @@ class ResolvedKpi:
     @property
     def id(self) -> str:
         return self.kpi.id
+
+    @property
+    def cell(self) -> tuple[str, ...]:
+        return self.kpi.cell if self.numerator == self.kpi.numerator else ()
+
+    @property
+    def sides(self) -> list[tuple[str, Part]]:
+        out = [("num", self.numerator)]
+        return out + ([("den", self.denominator)] if self.denominator else [])
 
 
 def period_expr(column: str, grain: str | None) -> str:
@@ -54,13 +66,136 @@ def _window_expr(column: str, n_windows: int) -> str:
     return f"case {whens} end"
 
 
-def _where(column: str, n_windows: int, mart_dims: tuple[str, ...], filters: dict) -> str:
-    ranges = " or ".join(f"{column} between $start_{i} and $end_{i}" for i in range(n_windows))
-    conds = [f"({ranges})"]
-    for dim in filters:
-        if dim in mart_dims:
-            conds.append(f"list_contains($f_{dim}, {quote(dim)})")
-    return " and ".join(conds)
+def count_column(fact: str, flag: str) -> str:
+    """The output column counting a fact's rows of a suspect or watched flag in scope."""
+    return f"_n__{fact}__{flag}"
+
+
+@dataclass(eq=False)
+class Group:
+    """One CTE of the query: the sides that read the same fact by the same date (and cells)."""
+
+    name: str
+    fact: str
+    date: str
+    cell: tuple[str, ...]
+    measures: dict[str, str]  # output column → aggregate over the fact's relation in scope
+
+
+def _groups(kpis: list[ResolvedKpi]) -> tuple[list[Group], dict[tuple[str, str], Group]]:
+    reg = load()
+    groups: dict[tuple, Group] = {}
+    side_group: dict[tuple[str, str], Group] = {}
+    for rk in kpis:
+        for side, part in rk.sides:
+            key = (part.fact, part.date, rk.cell)
+            if key not in groups:
+                g = Group(f"g{len(groups)}", part.fact, part.date, rk.cell, {})
+                fact = reg.facts[part.fact]
+                g.measures[f"{g.name}__rows"] = rows_sql(fact, fact.flags["all"])
+                for flag in [*fact.suspects(), *fact.watched()]:
+                    g.measures[f"{g.name}{count_column(fact.name, flag.name)}"] = rows_sql(
+                        fact, flag
+                    )
+                groups[key] = g
+            g = groups[key]
+            flag = reg.facts[part.fact].flags[part.flag]
+            g.measures[f"{rk.id}__{side}"] = _cell_side(part, rk) if rk.cell else side_sql(part)
+            g.measures[f"{rk.id}__{side}_rows"] = rows_sql(reg.facts[part.fact], flag)
+            side_group[(rk.id, side)] = g
+    return list(groups.values()), side_group
+
+
+def _cell_side(part: Part, rk: ResolvedKpi) -> str:
+    """A cell KPI's side over cells: its cell_sums named as the mart's pre-summed columns."""
+    sql = part.sql
+    for col in rk.kpi.cell_sums:
+        sql = re.sub(rf"\b{col}\b", quote(measure(part.flag, col)), sql)
+    return sql
+
+
+def _cte(g: Group, n_windows: int, by: tuple[str, ...], grain: str | None, filters) -> str:
+    fact = load().facts[g.fact]
+    window = _window_expr(quote(g.date), n_windows)
+    period = period_expr(quote(g.date), grain)
+    where = scope_where(fact, g.date, filters, windows=n_windows)
+    by_cols = [quote(d) for d in by]
+    keys = ", ".join(["_window", "_period", *by_cols])
+    measures = ", ".join(f"{sql} as {quote(name)}" for name, sql in g.measures.items())
+    if not g.cell:
+        prefix = ", ".join([f"{window} as _window", f"{period} as _period", *by_cols])
+        return f"""
+    select {prefix}, {measures}
+    from {quote(fact.relation)}
+    where {where}
+    group by all"""
+    # cells: sum every pre-summed column the measures read per cell, then aggregate the cells
+    inner_cols = [*by_cols] + [quote(c) for c in g.cell if c not in by]
+    used = sorted(set(re.findall(r'"([a-z0-9_]+__[a-z0-9_]+)"', " ".join(g.measures.values()))))
+    inner_sums = ", ".join(f"sum({quote(c)}) as {quote(c)}" for c in used)
+    return f"""
+    select {keys}, {measures}
+    from (
+        select {window} as _window, {period} as _period, {", ".join(inner_cols)}, {inner_sums}
+        from {quote(fact.relation)}
+        where {where}
+        group by all
+    )
+    group by all"""
+
+
+def _days_expr(n_windows: int, grain: str | None) -> str:
+    def by_window(bound: str) -> str:
+        whens = " ".join(f"when {i} then ${bound}_{i}" for i in range(n_windows))
+        return f"case keys._window {whens} end"
+
+    start, end = by_window("start"), by_window("end")
+    if grain is None:
+        return f"cast(({end}) - ({start}) + 1 as double)"
+    return (
+        f"cast(least({period_end_expr(grain)}, {end}) "
+        f"- greatest(keys._period, {start}) + 1 as double)"
+    )
+
+
+def _effective(rk: ResolvedKpi, side: str, part: Part) -> str:
+    """A side's value: 0 when no row meets a condition flag, unknown when no row reports it."""
+    flag = load().facts[part.fact].flags[part.flag]
+    empty = "null" if flag.reports else "0"
+    name = quote(f"{rk.id}__{side}")
+    return (
+        f"case when coalesce({quote(f'{rk.id}__{side}_rows')}, 0) = 0 then {empty} else {name} end"
+    )
+
+
+def _counts(rk: ResolvedKpi, groups: list[Group], counts: list[str]) -> str:
+    """The KPI's suspect and watched row counts over its sides' groups (NULL for the others)."""
+    mine = {count_column(rk.kpi.fact, s) for s in rk.kpi.suspects}
+    for _, part in rk.sides:
+        mine |= {count_column(part.fact, w.name) for w in load().facts[part.fact].watched()}
+    out = []
+    for c in counts:
+        terms = [f"coalesce({quote(g.name + c)}, 0)" for g in groups if g.name + c in g.measures]
+        total = " + ".join(terms) if c in mine and terms else "null"
+        out.append(f"cast({total} as bigint) as {quote(c)}")
+    return "".join(", " + o for o in out)
+
+
+def _select(rk: ResolvedKpi, key_list: str, grouped: bool, groups: list[Group], counts) -> str:
+    num = _effective(rk, "num", rk.numerator)
+    den = _effective(rk, "den", rk.denominator) if rk.denominator else "cast(null as double)"
+    value = re.sub(r"\bnumerator\b", f"({num})", rk.kpi.value)
+    value = re.sub(r"\bdenominator\b", f"({den})", value)
+    den_rows = quote(f"{rk.id}__den_rows") if rk.denominator else "cast(null as bigint)"
+    present = " or ".join(f"coalesce({quote(g.name + '__rows')}, 0) > 0" for g in groups)
+    where = f"\n    where {present}" if grouped else ""
+    return f"""    select '{rk.id}' as metric, {key_list}, days,
+        cast({value} as double) as value,
+        cast({num} as double) as numerator,
+        cast({den} as double) as denominator,
+        cast({quote(f"{rk.id}__num_rows")} as bigint) as numerator_rows,
+        cast({den_rows} as bigint) as denominator_rows{_counts(rk, groups, counts)}
+    from joined{where}"""
 
 
 def kpi_sql(
@@ -71,100 +206,36 @@ def kpi_sql(
     filters: dict[str, tuple[str, ...]],
 ) -> str:
     """The query computing `kpis`; parameters: $start_i/$end_i per window, $as_of, $f_<dim>."""
-    reg = load()
-    groups: dict[tuple, list[tuple[str, str]]] = {}
-    cols: dict[tuple[str, str], str] = {}
-    for rk in kpis:
-        for side, part in (("num", rk.numerator), ("den", rk.denominator)):
-            if part is None:
-                continue
-            cell = rk.kpi.cell if part.mart == rk.kpi.mart else ()
-            sums = rk.kpi.cell_sums if cell else ()
-            key = (part.mart, part.date, cell, sums)
-            name = f"{rk.id}__{side}"
-            groups.setdefault(key, []).append((name, part.sql))
-            cols[(rk.id, side)] = name
-
-    by_cols = [quote(d) for d in by]
-    ctes = []
-    for gi, ((mart, date_col, cell, sums), parts) in enumerate(groups.items()):
-        dims = reg.marts[mart].dims
-        window = _window_expr(quote(date_col), n_windows)
-        period = period_expr(quote(date_col), grain)
-        where = _where(quote(date_col), n_windows, dims, filters)
-        measures = ", ".join(f"{sql} as {quote(name)}" for name, sql in parts)
-        select_keys = ", ".join(["_window", "_period", *by_cols])
-        if cell:
-            inner_cols = [*by_cols] + [quote(c) for c in cell if c not in by]
-            inner_sums = ", ".join(f"sum({quote(s)}) as {quote(s)}" for s in sums)
-            body = f"""
-    select {select_keys}, {measures}
-    from (
-        select {window} as _window, {period} as _period, {", ".join(inner_cols)}, {inner_sums}
-        from {quote(mart)}
-        where {where}
-        group by all
-    )
-    group by all"""
-        else:
-            prefix = ", ".join([f"{window} as _window", f"{period} as _period", *by_cols])
-            body = f"""
-    select {prefix}, {measures}
-    from {quote(mart)}
-    where {where}
-    group by all"""
-        ctes.append((f"g{gi}", body, [n for n, _ in parts]))
-
-    key_cols = ["_window", "_period", *by_cols]
+    groups, side_group = _groups(kpis)
+    ctes = [(g, _cte(g, n_windows, by, grain, filters)) for g in groups]
+    key_cols = ["_window", "_period", *[quote(d) for d in by]]
     key_list = ", ".join(key_cols)
-    keys_union = "\n    union\n    ".join(f"select {key_list} from {name}" for name, _, _ in ctes)
+    keys_union = "\n    union\n    ".join(f"select {key_list} from {g.name}" for g, _ in ctes)
     if not by and grain is None:
         # an ungrouped query always answers every window, even with no rows in scope
         keys_union += "\n    union\n    " + "\n    union\n    ".join(
             f"select {i}, cast(null as date)" for i in range(n_windows)
         )
     joins = "\n".join(
-        f"    left join {name} on "
-        + " and ".join(f"keys.{c} is not distinct from {name}.{c}" for c in key_cols)
-        for name, _, _ in ctes
+        f"    left join {g.name} on "
+        + " and ".join(f"keys.{c} is not distinct from {g.name}.{c}" for c in key_cols)
+        for g, _ in ctes
     )
-    measure_cols = ", ".join(f"{name}.{quote(c)}" for name, _, cs in ctes for c in cs)
-
-    window_start = (
-        "case keys._window "
-        + " ".join(f"when {i} then $start_{i}" for i in range(n_windows))
-        + " end"
+    counts = sorted(
+        {
+            c.removeprefix(g.name)
+            for g in groups
+            for c in g.measures
+            if c.startswith(g.name + "_n__")
+        }
     )
-    window_end = (
-        "case keys._window "
-        + " ".join(f"when {i} then $end_{i}" for i in range(n_windows))
-        + " end"
-    )
-    if grain is None:
-        days = f"cast(({window_end}) - ({window_start}) + 1 as double)"
-    else:
-        days = (
-            f"cast(least({period_end_expr(grain)}, {window_end}) "
-            f"- greatest(keys._period, {window_start}) + 1 as double)"
-        )
-
-    selects = []
+    measure_cols = ", ".join(f"{g.name}.{quote(c)}" for g in groups for c in g.measures)
     grouped = bool(by) or grain is not None
+    selects = []
     for rk in kpis:
-        num = quote(cols[(rk.id, "num")])
-        den = quote(cols[(rk.id, "den")]) if (rk.id, "den") in cols else "cast(null as double)"
-        value = re.sub(r"\bnumerator\b", num, rk.kpi.value)
-        value = re.sub(r"\bdenominator\b", den, value)
-        value = re.sub(r"\bdays\b", "days", value)
-        where = f"\n    where {num} is not null or {den} is not null" if grouped else ""
-        selects.append(
-            f"""    select '{rk.id}' as metric, {key_list}, days,
-        cast({value} as double) as value,
-        cast({num} as double) as numerator,
-        cast({den} as double) as denominator
-    from joined{where}"""
-        )
-    cte_text = ",\n\n".join(f"{name} as ({body}\n)" for name, body, _ in ctes)
+        mine = list(dict.fromkeys(side_group[(rk.id, s)] for s, _ in rk.sides))
+        selects.append(_select(rk, key_list, grouped, mine, counts))
+    cte_text = ",\n\n".join(f"{g.name} as ({body}\n)" for g, body in ctes)
     union_all = "\n    union all\n".join(selects)
     return f"""with {cte_text},
 
@@ -173,7 +244,7 @@ keys as (
 ),
 
 joined as (
-    select keys.*, {days} as days, {measure_cols}
+    select keys.*, {_days_expr(n_windows, grain)} as days, {measure_cols}
     from keys
 {joins}
 ),

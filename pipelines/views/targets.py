@@ -1,5 +1,6 @@
 """Targets: the registry's defaults, overridden per plant and line by a targets.csv, and the status
-(on target / at risk / off target) of a value against its target.
+(on target / at risk / off target) of a value against its target — or "data problem" when the
+value is flagged (see pipelines.metrics.verdict).
 
 targets.csv has the columns metric, plant, line, target (and optionally at_risk_band). A blank plant
 or line means "all". For a scope, the most specific row wins: plant and line, then line only, then
@@ -23,7 +24,8 @@ AT_RISK_BAND = 0.05
 ON_TARGET = "on target"
 AT_RISK = "at risk"
 OFF_TARGET = "off target"
-STATUSES = (ON_TARGET, AT_RISK, OFF_TARGET)
+DATA_PROBLEM = "data problem"  # a value that cannot be true, or rests on rows Andon cannot read
+STATUSES = (ON_TARGET, AT_RISK, OFF_TARGET, DATA_PROBLEM)
 
 COLUMNS = ("metric", "plant", "line", "target")
 
@@ -138,6 +140,20 @@ def status(
     if value <= target:
         return ON_TARGET
     return AT_RISK if value <= target + slack else OFF_TARGET
+
+
+def judged(
+    value: float | None,
+    flags,
+    target: float | None,
+    direction: str,
+    band: float = AT_RISK_BAND,
+) -> str | None:
+    """The status a card shows: data problem when the value carries a flag (it is never "on
+    target" then), else its status against the target."""
+    if flags is not None and len(flags):
+        return DATA_PROBLEM
+    return status(value, target, direction, band)
 
 
 def gap(value: float | None, target: float | None, direction: str) -> float | None:

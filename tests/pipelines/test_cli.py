@@ -50,9 +50,10 @@ def test_json_is_a_list_of_metric_value_unit_objects(data):
         run("kpis", "--data", str(data), *SCOPE, "--format", "json", check_rc=0).stdout
     )
     assert [o["metric"] for o in out] == list(EXPECTED)
-    assert all(set(o) == {"metric", "value", "unit"} for o in out)
+    assert all(set(o) == {"metric", "value", "unit", "reason", "flags"} for o in out)
     by = {o["metric"]: o for o in out}
-    assert by["otd"] == {"metric": "otd", "value": 0.4, "unit": "%"}  # a fraction, not 40
+    # a fraction, not 40; no reason (it has a value) and no flag
+    assert by["otd"] == {"metric": "otd", "value": 0.4, "unit": "%", "reason": None, "flags": []}
     assert by["nps"]["value"] == 25.0 and by["nps"]["unit"] == "−100..100"
 
 
@@ -73,10 +74,23 @@ def test_json_grouped_by_a_dimension_and_period_has_their_keys(data):
         ).stdout
     )
     assert out, "expected grouped rows"
-    assert all(set(o) == {"metric", "value", "unit", "customer", "period"} for o in out)
+    keys = {"metric", "value", "unit", "customer", "period", "reason", "flags"}
+    assert all(set(o) == keys for o in out)
     metrics = {o["metric"] for o in out}
     assert "otd" in metrics and "csat" in metrics
-    assert "oee" not in metrics  # runs have no customer: left out of grouped output
+    # runs have no customer: OEE is one row, n/a with the reason, not a whole-plant number
+    oee = [o for o in out if o["metric"] == "oee"]
+    assert oee == [
+        {
+            "metric": "oee",
+            "value": None,
+            "unit": "%",
+            "customer": None,
+            "period": None,
+            "reason": "not split by customer: production runs have no customer",
+            "flags": [],
+        }
+    ]
     otd_c2 = [o for o in out if o["metric"] == "otd" and o["customer"] == "C2"]
     # C2's due lines: O2/1 on time (week of 03-02); O3/1 and O6/1 late (week of 03-02, 03-09)
     assert {o["period"]: o["value"] for o in otd_c2} == {"2026-03-02": 1 / 2, "2026-03-09": 0.0}
@@ -87,13 +101,16 @@ def test_null_values_are_json_null(data, tmp_path):
     out = json.loads(run("kpis", "--data", str(only_runs), "--format", "json", check_rc=0).stdout)
     by = {o["metric"]: o for o in out}
     assert by["otd"]["value"] is None
+    assert by["otd"]["reason"] == "needs orders.promised_date, orders.delivered_date"
+    # every null value says why
+    assert all(o["reason"] for o in out if o["value"] is None)
 
 
 def test_table_and_csv_formats(data):
     table = run("kpis", "--data", str(data), *SCOPE, check_rc=0).stdout
     assert "OEE" in table and "73.5 %" in table
     text = run("kpis", "--data", str(data), *SCOPE, "--format", "csv", check_rc=0).stdout
-    assert text.splitlines()[0] == "metric,value,unit,needs"
+    assert text.splitlines()[0] == "metric,value,unit,reason,flags"
 
 
 @pytest.mark.parametrize(

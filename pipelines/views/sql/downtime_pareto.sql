@@ -1,19 +1,17 @@
 -- grain: one row per downtime reason × category in scope, ranked by stop hours, with its share and the cumulative share (Pareto)
 with stops as (
-    select reason, category, stop_count, stop_min
-    from fct_downtime_daily
-    where day between $start and $end
+    select *
+    from {{relation downtime_events}}
+    where {{scope downtime_events}}
         and ($category::varchar is null or category = $category::varchar)
-        and ($f_plant::varchar[] is null or list_contains($f_plant::varchar[], plant))
-        and ($f_line::varchar[] is null or list_contains($f_line::varchar[], line))
 ),
 
 by_reason as (
     select
         reason,
         category,
-        sum(stop_count) as stops,
-        sum(stop_min) / 60.0 as hours
+        {{count downtime_events.all}} as stops,
+        {{sum downtime_events.all.duration_min}} / 60.0 as hours
     from stops
     group by all
 ),

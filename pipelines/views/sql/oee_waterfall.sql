@@ -1,22 +1,18 @@
 -- grain: one row per step of the OEE loss waterfall in hours (planned time, availability, performance and quality losses, fully productive time), over the runs that feed OEE
 with runs as (
     select *
-    from fct_production_daily
-    where day between $start and $end
-        and ($f_plant::varchar[] is null or list_contains($f_plant::varchar[], plant))
-        and ($f_line::varchar[] is null or list_contains($f_line::varchar[], line))
-        and ($f_product::varchar[] is null or list_contains($f_product::varchar[], product))
-        and ($f_production_type::varchar[] is null or list_contains($f_production_type::varchar[], production_type))
-        and ($f_shift::varchar[] is null or list_contains($f_shift::varchar[], shift))
+    from {{relation production_runs}}
+    where {{scope production_runs}}
 ),
 
 totals as (
-    -- the oee_* columns of the mart are summed over the same runs (spec §5: OEE over the rows that can feed it)
+    -- over the same runs as the OEE card (its flag reports_oee)
     select
-        sum(oee_planned_time_min) / 60.0 as planned_h,
-        sum(oee_run_time_min) / 60.0 as run_h,
-        sum(oee_ideal_time_min) / 60.0 as ideal_h,
-        sum(oee_good_qty) / nullif(sum(oee_produced_qty), 0) as good_share
+        {{sum production_runs.reports_oee.planned_time_min}} / 60.0 as planned_h,
+        {{sum production_runs.reports_oee.run_time_min}} / 60.0 as run_h,
+        {{sum production_runs.reports_oee.ideal_time_min}} / 60.0 as ideal_h,
+        {{sum production_runs.reports_oee.good_qty}}
+            / nullif({{sum production_runs.reports_oee.produced_qty}}, 0) as good_share
     from runs
 ),
 
@@ -30,10 +26,10 @@ steps as (
     select 3, 'Performance loss', 'relative', run_h - ideal_h
     from totals
     union all
-    select 4, 'Quality loss', 'relative', ideal_h * (1 - good_share)
+    select 4, 'Quality loss', 'relative', ideal_h * (1 - coalesce(good_share, 1))
     from totals
     union all
-    select 5, 'Fully productive time', 'total', ideal_h * good_share
+    select 5, 'Fully productive time', 'total', ideal_h * coalesce(good_share, 0)
     from totals
 ),
 
@@ -45,7 +41,12 @@ final as (
         cast(hours as double) as hours,
         -- the waterfall's signed move: losses go down
         cast(case when measure = 'relative' then -hours else hours end as double) as signed_hours,
-        cast(hours / nullif(first_value(hours) over (order by step), 0) as double) as share_of_planned
+        cast(hours / nullif(first_value(hours) over (order by step), 0) as double) as share_of_planned,
+        -- the height the waterfall reaches after the step (for the chart's axis)
+        cast(sum(case when measure = 'total' then 0 when measure = 'relative' then -hours else hours end)
+            over (order by step) as double) as running_hours,
+        -- a loss cannot be negative: one that is comes from rows that cannot be right
+        coalesce(measure = 'relative' and hours < -1e-9, false) as data_problem
     from steps
 )
 

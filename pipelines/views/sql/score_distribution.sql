@@ -1,9 +1,8 @@
 -- grain: one row per survey kind (csat | nps) × score on its scale, counting the responses in scope, with the band the score falls in
 with responses as (
     select csat_score, nps_score
-    from stg_customer_feedback
-    where response_date between $start and $end
-        and ($f_customer::varchar[] is null or list_contains($f_customer::varchar[], customer))
+    from {{rows customer_feedback}}
+    where {{scope customer_feedback}}
 ),
 
 scales as (

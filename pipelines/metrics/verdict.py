@@ -1,0 +1,62 @@
+"""What a KPI row may not say by its number alone: why a value is n/a (`reason`), and why a value
+cannot be trusted as it stands (`flags`: an impossible value, rows Andon does not recognise)."""
+
+from __future__ import annotations
+
+import math
+
+from pipelines.contract import Kpi, Part, load
+from pipelines.metrics import ResolvedKpi, count_column
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _no_rows(part: Part) -> str:
+    return f"no {load().facts[part.fact].flags[part.flag].label} in this scope"
+
+
+def null_reason(rk: ResolvedKpi, num, den, num_rows, den_rows) -> str:
+    """Why a computed KPI row has no value: its denominator is 0 or unknown, or its numerator is
+    unknown (no row in scope reports it)."""
+    if rk.denominator is not None:
+        part = rk.denominator
+        if _missing(den) or den == 0:
+            if _missing(den_rows) or den_rows == 0:
+                return _no_rows(part)
+            return f"{part.label} is {'unknown' if _missing(den) else '0'} in this scope"
+    if _missing(num):
+        if _missing(num_rows) or num_rows == 0:
+            return _no_rows(rk.numerator)
+        return f"{rk.numerator.label} is unknown in this scope"
+    return "undefined in this scope"
+
+
+def _bound(kpi: Kpi) -> str:
+    return f"{kpi.max * 100:g} %" if kpi.unit == "%" else f"{kpi.max:g}"
+
+
+def flags(rk: ResolvedKpi, value, counts: dict[str, object]) -> list[str]:
+    """Short texts naming what makes a value untrustworthy; empty when nothing does.
+
+    A value above the KPI's `max` cannot be true: it is flagged with the suspect rows in scope
+    that explain it. Rows whose value of a watched column Andon does not recognise (e.g. a status
+    that is none of the allowed values or their synonyms) are counted."""
+    reg = load()
+    kpi = rk.kpi
+    out = []
+    if kpi.max is not None and not _missing(value) and value > kpi.max * (1 + 1e-12):
+        causes = []
+        for s in kpi.suspects:
+            n = counts.get(count_column(kpi.fact, s))
+            if not _missing(n) and n > 0:
+                causes.append(f"{int(n)} {reg.facts[kpi.fact].flags[s].label}")
+        text = f"above {_bound(kpi)}, which cannot be true"
+        out.append(text + (": " + "; ".join(causes) if causes else ""))
+    for fact in dict.fromkeys(p.fact for _, p in rk.sides):
+        for w in reg.facts[fact].watched():
+            n = counts.get(count_column(fact, w.name))
+            if not _missing(n) and n > 0:
+                out.append(f"{int(n)} {w.label}")
+    return out

@@ -1,0 +1,191 @@
+"""SQL from the semantic layer (pipelines/contract/semantic.toml): the scope of a query, a flag's
+condition, the mart columns a KPI side sums, and the templates the views' SQL files use.
+
+Everything here writes SQL text from the contract files only (trusted); values a user chose (dates,
+filter values) are always bound parameters ($start, $f_<dim> …), never text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from pipelines.contract import Fact, Flag, Part, load
+from pipelines.staging import quote
+
+ROWS = "rows"  # the measure name of a flag's row count: "<flag>__rows"
+VIEWS_SQL = Path(__file__).resolve().parent / "views" / "sql"
+_AGG = re.compile(r"\b(sum|count|avg|min|max)\s*\(", re.IGNORECASE)
+_IDENT = re.compile(r"[a-z_][a-z0-9_]*")
+_TEMPLATE = re.compile(r"\{\{\s*(scope|flag|sum|count|relation|rows)\s+([a-z0-9_.]+)\s*\}\}")
+
+
+def measure(flag: str, column: str) -> str:
+    """The mart column holding Σ column over the rows of a flag ("<flag>__<column>")."""
+    return f"{flag}__{column}"
+
+
+# ---------------------------------------------------------------------------------- aggregates
+
+
+@dataclass(frozen=True)
+class Call:
+    start: int  # index of the function name
+    end: int  # index after the closing parenthesis
+    fn: str
+    arg: str
+
+
+def aggregate_calls(sql: str) -> list[Call]:
+    """The aggregate calls of an expression (sum, count, avg, min, max), outermost only."""
+    calls, pos = [], 0
+    while (m := _AGG.search(sql, pos)) is not None:
+        depth, i = 1, m.end()
+        while depth and i < len(sql):
+            depth += {"(": 1, ")": -1}.get(sql[i], 0)
+            i += 1
+        if depth:
+            raise ValueError(f"unbalanced parentheses in {sql!r}")
+        calls.append(Call(m.start(), i, m.group(1).lower(), sql[m.end() : i - 1].strip()))
+        pos = i
+    return calls
+
+
+def _replace_calls(sql: str, replace) -> str:
+    out, pos = [], 0
+    for call in aggregate_calls(sql):
+        out += [sql[pos : call.start], replace(call)]
+        pos = call.end
+    return "".join(out + [sql[pos:]])
+
+
+def summed_columns(sql: str) -> list[str]:
+    """The columns an aggregate over a mart sums: every call must be sum(<column>) or count(*)."""
+    cols = []
+    for call in aggregate_calls(sql):
+        if call.fn == "count" and call.arg == "*":
+            continue
+        if call.fn != "sum" or not _IDENT.fullmatch(call.arg):
+            raise ValueError(f"over a mart, only sum(<column>) and count(*) are allowed: {sql!r}")
+        cols.append(call.arg)
+    return cols
+
+
+def over_mart(sql: str, flag: str) -> str:
+    """An aggregate over a fact's rows of `flag`, rewritten over its mart's pre-summed columns."""
+
+    def replace(call: Call) -> str:
+        name = ROWS if call.arg == "*" else call.arg
+        return f"sum({quote(measure(flag, name))})"
+
+    return _replace_calls(sql, replace)
+
+
+def over_rows(sql: str, condition: str) -> str:
+    """An aggregate over a fact's rows, each aggregate call restricted to `condition`."""
+    return _replace_calls(
+        sql, lambda c: f"{c.fn}({c.arg}) filter (where coalesce(({condition}), false))"
+    )
+
+
+def flag_sql(fact: Fact | str, flag: str) -> str:
+    """The condition of a flag (trusted text from semantic.toml), parenthesised."""
+    f = load().facts[fact] if isinstance(fact, str) else fact
+    return f"({f.flags[flag].sql})"
+
+
+def side_sql(part: Part) -> str:
+    """A KPI side's aggregate over its fact's relation (the mart, or the rows)."""
+    fact = load().facts[part.fact]
+    if fact.mart:
+        return over_mart(part.sql, part.flag)
+    return over_rows(part.sql, fact.flags[part.flag].sql)
+
+
+def rows_sql(fact: Fact, flag: Flag) -> str:
+    """How many of the fact's rows in scope satisfy a flag."""
+    if fact.mart:
+        return f"sum({quote(measure(flag.name, ROWS))})"
+    return f"count(*) filter (where coalesce(({flag.sql}), false))"
+
+
+# ---------------------------------------------------------------------------------- scope
+
+
+def scope_reason(facts: set[str] | list[str], dims: set[str] | list[str]) -> str | None:
+    """Why numbers over these facts cannot be narrowed to (or grouped by) these dimensions:
+    "not split by customer: inventory snapshots have no customer"; None when they can."""
+    reg = load()
+    for d in sorted(dims, key=list(reg.dims).index):
+        for f in sorted(facts, key=list(reg.facts).index):
+            fact = reg.facts[f]
+            if not fact.reaches(d):
+                noun = reg.dims[d].noun
+                return f"not split by {noun}: {fact.label} have no {noun}"
+    return None
+
+
+def scope_where(fact: Fact, date: str, filters, windows: int | None = None) -> str:
+    """The condition putting a fact's rows in scope: the date in the window(s) ($start/$end, or
+    $start_i/$end_i for each of `windows`) and each filter dimension in its list ($f_<dim>)."""
+    col = quote(date)
+    if windows is None:
+        ranges = f"{col} between $start and $end"
+    else:
+        ranges = " or ".join(f"{col} between $start_{i} and $end_{i}" for i in range(windows))
+    conds = [f"({ranges})"]
+    for dim in filters:
+        if not fact.reaches(dim):
+            raise ValueError(scope_reason([fact.name], [dim]))
+        conds.append(f"list_contains($f_{dim}, {quote(dim)})")
+    return " and ".join(conds)
+
+
+# ---------------------------------------------------------------------------------- templates
+
+
+def expand(sql: str, filters) -> str:
+    """Expand a view's templates:
+    {{relation fact}}: what the fact's KPIs aggregate (its mart, or its rows);
+    {{rows fact}}: its row-level relation (read it with plain SQL and {{flag …}} only);
+    {{scope fact[.date]}}: its rows (or mart rows) in the window and filters;
+    {{flag fact.flag}}: a flag's condition;
+    {{sum fact.flag.column}}, {{count fact.flag}}: aggregates over {{relation fact}}.
+    """
+    reg = load()
+
+    def replace(m: re.Match) -> str:
+        kind, path = m.group(1), m.group(2).split(".")
+        fact = reg.facts[path[0]]
+        if kind == "relation":
+            return quote(fact.relation)
+        if kind == "rows":
+            return quote(fact.rows)
+        if kind == "scope":
+            return scope_where(fact, path[1] if len(path) > 1 else fact.date, filters)
+        if kind == "flag":
+            return flag_sql(fact, path[1])
+        aggregate = "count(*)" if kind == "count" else f"sum({path[2]})"
+        if fact.mart:
+            return over_mart(aggregate, path[1])
+        return over_rows(aggregate, fact.flags[path[1]].sql)
+
+    return _TEMPLATE.sub(replace, sql)
+
+
+def template_facts(sql: str) -> set[str]:
+    """The facts a view's SQL reads through templates."""
+    return {m.group(2).split(".")[0] for m in _TEMPLATE.finditer(sql)}
+
+
+@cache
+def view_sums() -> frozenset[tuple[str, str, str]]:
+    """(fact, flag, column) of every {{sum …}} in the views' SQL files: its mart must carry it."""
+    found = set()
+    for f in VIEWS_SQL.glob("*.sql"):
+        for m in _TEMPLATE.finditer(f.read_text()):
+            if m.group(1) == "sum":
+                found.add(tuple(m.group(2).split(".")))
+    return frozenset(found)
