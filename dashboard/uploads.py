@@ -201,6 +201,7 @@ def batch_rows(store: Store) -> pd.DataFrame:
                 "rows accepted": m.get("rows_accepted"),
                 "rows rejected": m.get("rows_rejected"),
                 "replaced rows": m.get("replaced_rows", 0),
+                "unrecognised values": unrecognised_text(m.get("unrecognised_values") or {}),
             }
         )
     columns = [
@@ -211,8 +212,17 @@ def batch_rows(store: Store) -> pd.DataFrame:
         "rows accepted",
         "rows rejected",
         "replaced rows",
+        "unrecognised values",
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+def unrecognised_text(unrecognised: dict) -> str:
+    """'status: unavailable (6), on hold (2)' for the batch list (plain text cells)."""
+    return "; ".join(
+        f"{column}: " + ", ".join(f"{v} ({n})" for v, n in values[:5]) + (" …" * (len(values) > 5))
+        for column, values in unrecognised.items()
+    )
 
 
 def reasons_frame(top_reasons) -> pd.DataFrame:

@@ -125,6 +125,20 @@ def _print_ingested(name: str, r) -> None:
         print(f"    {n:>8} × {reason}")
     if r.rows_rejected:
         print(f"    rejected rows with line, column, value and reason: {r.rejects_csv}")
+    for text in unrecognised_notes(r.unrecognised):
+        print(f"    note: {text}")
+
+
+def unrecognised_notes(unrecognised: dict) -> list[str]:
+    """'unrecognised status values (kept as written; KPIs over these rows are flagged): …'."""
+    out = []
+    for column, values in unrecognised.items():
+        shown = ", ".join(f"{v!r} ×{n}" for v, n in values[:8]) + (" …" if len(values) > 8 else "")
+        out.append(
+            f"unrecognised {column} values (kept as written; KPIs over these rows are flagged): "
+            + shown
+        )
+    return out
 
 
 def cmd_ingest(args) -> int:

@@ -9,8 +9,10 @@ import logging
 
 import streamlit as st
 
+from dashboard import format as fmt
 from dashboard import state
 from dashboard import uploads as up
+from pipelines.contract import load
 from pipelines.store import Store
 from pipelines.uploads import (
     UploadError,
@@ -314,6 +316,15 @@ def results(rec: up.Upload) -> None:
     except Exception:
         replaced = 0
     c.metric("Shared rows it would replace", f"{replaced:,}", help="Same key (newest batch wins).")
+    for column, values in (r.unrecognised or {}).items():
+        shown = ", ".join(f"{fmt.plain(v)} ({n:,})" for v, n in values[:12])
+        allowed = ", ".join(load().tables[r.table].columns[column].values)
+        st.warning(
+            f"**Unrecognised {column} values:** {shown}{' …' if len(values) > 12 else ''}. "
+            f"They are kept as written, not read as any of {allowed}; KPIs over these rows are "
+            "flagged as a data problem.",
+            icon=":material/help:",
+        )
     if rec.already:
         st.info(
             f"This file (same content) is already published as batch `{rec.already}`: "

@@ -51,12 +51,12 @@ def flags(rk: ResolvedKpi, value, counts: dict[str, object]) -> list[str]:
         for s in kpi.suspects:
             n = counts.get(count_column(kpi.fact, s))
             if not _missing(n) and n > 0:
-                causes.append(f"{int(n)} {reg.facts[kpi.fact].flags[s].label}")
+                causes.append(f"{reg.facts[kpi.fact].flags[s].label}: {int(n)}")
         text = f"above {_bound(kpi)}, which cannot be true"
         out.append(text + (": " + "; ".join(causes) if causes else ""))
     for fact in dict.fromkeys(p.fact for _, p in rk.sides):
         for w in reg.facts[fact].watched():
             n = counts.get(count_column(fact, w.name))
             if not _missing(n) and n > 0:
-                out.append(f"{int(n)} {w.label}")
+                out.append(f"{w.label}: {int(n)}")
     return out

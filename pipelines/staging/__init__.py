@@ -3,7 +3,9 @@
 A raw relation has one VARCHAR column per header column plus `_line` (the file line of the row).
 `staging_sql` turns it into typed canonical columns plus `_errors`: NULL for an accepted row, else
 a list of {column, value, reason} for every problem found (types, required values, bounds,
-allowed values, cross-column rules, duplicate keys).
+cross-column rules, duplicate keys). A column with allowed values is normalised: a word the
+contract knows for an allowed value becomes that value (`Canceled`, `void` → `cancelled`); any
+other text is kept as written (trimmed) and counted as unrecognised by the store, not rejected.
 """
 
 from __future__ import annotations
@@ -25,10 +27,27 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
+def value_key_sql(expr: str) -> str:
+    """SQL of pipelines.contract.value_key: lower case, no accents, spaces/-/_ runs as one space."""
+    return f"trim(regexp_replace(strip_accents(lower({expr})), '[\\s_\\-]+', ' ', 'g'))"
+
+
+def canonical_sql(col: Column, expr: str) -> str:
+    """The allowed value a text means (by the contract's words for it), else the text as is."""
+    whens = " ".join(f"when {sql_str(key)} then {sql_str(value)}" for key, value in col.synonyms)
+    return f"case {value_key_sql(expr)} {whens} else {expr} end"
+
+
+def unrecognised_sql(col: Column, expr: str) -> str:
+    """True for a value of a column with allowed values that is none of them."""
+    allowed = ", ".join(sql_str(v) for v in col.values)
+    return f"({expr} is not null and {expr} not in ({allowed}))"
+
+
 def _typed_expr(col: Column, raw: str) -> str:
     if col.type == "text":
         if col.values:
-            return f"lower({raw})"
+            return canonical_sql(col, raw)
         return raw
     if col.type == "number":
         return f"try_cast({raw} as double)"
@@ -124,14 +143,6 @@ def staging_sql(
         if col.max is not None:
             checks.append(
                 (f"{typed} > {_num(col.max)}", _error(name, raw, sql_str(f"must be ≤ {col.max:g}")))
-            )
-        if col.values:
-            allowed = ", ".join(sql_str(v) for v in col.values)
-            checks.append(
-                (
-                    f"{typed} is not null and {typed} not in ({allowed})",
-                    _error(name, raw, sql_str("must be one of: " + ", ".join(col.values))),
-                )
             )
     for group in table.one_of:
         cond = " and ".join(f"{quote(c)} is null" for c in group)

@@ -58,6 +58,8 @@ class IngestResult:
     duplicate_of: str | None = None
     top_reasons: list[tuple[str, int]] = field(default_factory=list)
     rejects_csv: Path | None = None
+    # {column: [[value, rows], …]}: values kept as written that are none of the allowed values
+    unrecognised: dict[str, list] = field(default_factory=dict)
 
 
 class Store:
@@ -146,6 +148,7 @@ class Store:
                 rows_accepted=m["rows_accepted"],
                 rows_rejected=m["rows_rejected"],
                 duplicate_of=same.id,
+                unrecognised=m.get("unrecognised_values", {}),
             )
         con = duckdb.connect(
             config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -170,6 +173,7 @@ class Store:
                 "extra_columns": source.extra,
                 "columns_with_values": stats["columns_with_values"],
                 "top_reasons": stats["top_reasons"],
+                "unrecognised_values": stats["unrecognised_values"],
                 "mapping": mapping,
             }
             if not private:
@@ -192,6 +196,7 @@ class Store:
             rows_rejected=stats["rejected"],
             replaced_rows=manifest.get("replaced_rows", 0),
             top_reasons=[tuple(r) for r in stats["top_reasons"]],
+            unrecognised=stats["unrecognised_values"],
             rejects_csv=(self.private_dir if private else self.batches_dir)
             / batch_id
             / "rejects.csv",
@@ -226,6 +231,7 @@ class Store:
             rows_accepted=m["rows_accepted"],
             rows_rejected=m["rows_rejected"],
             top_reasons=[tuple(r) for r in m["top_reasons"]],
+            unrecognised=m.get("unrecognised_values", {}),
         )
         if same is not None:
             self.discard(batch_id)

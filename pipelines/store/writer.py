@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.contract import load
-from pipelines.staging import quote, staging_sql
+from pipelines.staging import quote, staging_sql, unrecognised_sql
 from pipelines.staging.sources import (
     SOURCE_LINE,
     InputError,
@@ -229,4 +229,22 @@ def write_batch_files(
         "rejected": rejected,
         "columns_with_values": [c for c, n in zip(canonical, counts[1:], strict=True) if n],
         "top_reasons": [[r, n] for r, n in top],
+        "unrecognised_values": unrecognised_values(con, table, source, data_dir),
     }
+
+
+def unrecognised_values(con, table, source: Source, data_dir: Path, top: int = 20) -> dict:
+    """{column: [[value, rows], …]} of the accepted rows' values that are none of a column's
+    allowed values (nor a word for one): kept as written, counted here, most frequent first."""
+    out = {}
+    for name in source.canonical:
+        col = table.columns[name]
+        if not col.values:
+            continue
+        rows = con.execute(
+            f"select {quote(name)}, count(*) from read_parquet({_lit(data_dir / '*.parquet')}) "
+            f"where {unrecognised_sql(col, quote(name))} group by 1 order by 2 desc, 1 limit {top}"
+        ).fetchall()
+        if rows:
+            out[name] = [[v, n] for v, n in rows]
+    return out

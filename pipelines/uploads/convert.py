@@ -22,8 +22,6 @@ from pipelines.uploads.mapping import (
     ColumnMap,
     Mapping,
     column_unit,
-    normalise,
-    value_synonyms,
 )
 from pipelines.uploads.read import Problem, RawFile, UploadError
 from pipelines.uploads.values import (
@@ -115,15 +113,7 @@ def _datetime(col: Column, cm: ColumnMap) -> Converter:
 def _text(col: Column, cm: ColumnMap) -> Converter:
     if cm.transform != "allowed_values" or not col.values:
         return lambda v: v
-    allowed = {a.lower() for a in col.values}
-    words = value_synonyms(col.name)
-
-    def conv(v: str) -> str | None:
-        if v.lower() in allowed:
-            return v
-        return words.get(normalise(v), v)
-
-    return conv
+    return lambda v: col.canonical(v) or v
 
 
 def column_converter(col: Column, cm: ColumnMap) -> Converter:

@@ -197,10 +197,6 @@ def _synonyms() -> dict:
         "units": units,
         "synonyms": {c: [normalise(s) for s in words] for c, words in raw["synonyms"].items()},
         "rates": {c: [normalise(s) for s in words] for c, words in raw.get("rates", {}).items()},
-        "values": {
-            c: {normalise(w): allowed for allowed, words in m.items() for w in [allowed, *words]}
-            for c, m in raw.get("values", {}).items()
-        },
     }
 
 
@@ -234,11 +230,6 @@ def _index(table_name: str) -> _Index:
             add(word, column, True)
     compact = {k.replace(" ", ""): v for k, v in exact.items()}
     return _Index(exact=exact, compact=compact, keys=tuple(exact))
-
-
-def value_synonyms(column: str) -> dict[str, str]:
-    """Words → allowed value for a column with allowed values (e.g. 'MTO' → 'custom')."""
-    return _synonyms()["values"].get(column, {})
 
 
 @dataclass(frozen=True)
@@ -547,11 +538,11 @@ def propose_column(
         guess = infer_date_format(values, hint=date_hint)
         cm.date_format = guess.format
         return cm, guess.candidates if guess.ambiguous else []
-    if col.values and value_synonyms(column):
-        words = value_synonyms(column)
-        allowed = {v.lower() for v in col.values}
-        vals = {v.strip().lower() for v in values[:10000] if v.strip()}
-        if any(v not in allowed and normalise(v) in words for v in vals):
+    if col.values:
+        # words the contract knows for an allowed value (staging normalises them too; the
+        # transform shows the analyst what will happen)
+        vals = {v.strip() for v in values[:10000] if v.strip()}
+        if any(col.canonical(v) not in (None, v) for v in vals):
             cm.transform = "allowed_values"
     return cm, []
 

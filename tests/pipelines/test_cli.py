@@ -148,3 +148,47 @@ def test_ingest_then_kpis_from_the_store(data, tmp_path):
     assert out.count("accepted") == 5
     got = json.loads(run("kpis", "--store", store, *SCOPE, "--format", "json", check_rc=0).stdout)
     assert {o["metric"]: o["value"] for o in got}["otd"] == 0.4
+
+
+def test_where_reproduces_a_filtered_scope_and_repeats_as_alternatives(data):
+    def otd(*where):
+        args = [a for w in where for a in ("--where", w)]
+        out = run("kpis", "--data", str(data), *SCOPE, *args, "--format", "json", check_rc=0)
+        return {o["metric"]: o for o in json.loads(out.stdout)}
+
+    # C1's due lines: O1/1 on time, O1/2 late → 1/2; C1 or C2: all five due lines → 2/5
+    assert otd("customer=C1")["otd"]["value"] == 0.5
+    assert otd("customer=C1", "customer=C2")["otd"]["value"] == 0.4
+    # the inventory has no customer: n/a with the reason, as on the dashboard's card
+    turnover = otd("customer=C1")["inventory_turnover"]
+    assert turnover["value"] is None
+    assert turnover["reason"] == "not split by customer: inventory snapshots have no customer"
+
+
+@pytest.mark.parametrize(
+    "where, message",
+    [
+        ("colour=red", "error: argument --where: unknown dimension 'colour'; use: plant, line"),
+        ("customer", "error: argument --where: expected DIM=VALUE, got 'customer'"),
+        ("customer=Nobody", "error: unknown customer 'Nobody'; the data has: C1, C2"),
+    ],
+)
+def test_where_with_an_unknown_dimension_or_value_is_one_line_and_exit_2(data, where, message):
+    done = run("kpis", "--data", str(data), "--where", where)
+    assert done.returncode == 2
+    assert done.stderr.startswith(message)
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_table_shows_the_reason_and_the_flags(data, tmp_path):
+    # one run with an ideal time above its run time: performance 120 / 60 = 200 %
+    runs = write_csvs(
+        tmp_path,
+        production_runs="""
+            run_id,line,product,start_time,planned_time_min,downtime_min,ideal_cycle_time_s,produced_qty
+            R1,L1,X,2026-03-02T06:00,60,0,60,120
+        """,
+    )
+    out = run("kpis", "--data", str(runs), check_rc=0).stdout
+    assert "Performance" in out and "200.0 %  [data problem: above 100 %, which cannot be" in out
+    assert "n/a — needs orders.promised_date, orders.delivered_date" in out

@@ -219,8 +219,8 @@ def test_allowed_value_words():
         "custom",
         "mass",
         "mass",
-        "Custom",
-        "weird",  # unknown: kept, the validation rejects it
+        "custom",  # case does not matter (the contract's words, as staging reads them)
+        "weird",  # unknown: kept as written, counted as unrecognised by the store
     ]
 
 
