@@ -59,7 +59,7 @@ KPIS = (
 )
 
 # which filter dimensions narrow which table (spec §2.7; production_type reaches orders and
-# inventory through the product)
+# inventory through the product). A KPI over a table a filter cannot narrow is n/a (NaN).
 DIMS = {
     "runs": ("plant", "line", "product", "production_type", "shift"),
     "stops": ("plant", "line"),
@@ -67,6 +67,22 @@ DIMS = {
     "snapshots": ("plant", "product", "production_type"),
     "feedback": ("customer",),
 }
+
+# the tables each KPI divides (all production KPIs but MTTR read the runs)
+KPI_TABLES = (
+    {k: ("runs",) for k in KPIS[:13]}
+    | {
+        "mtbf_hours": ("runs", "stops"),
+        "mttr_minutes": ("stops",),
+        "inventory_turnover": ("orders", "snapshots"),
+        "days_of_inventory": ("orders", "snapshots"),
+        "stockout_rate": ("snapshots",),
+        "csat": ("feedback",),
+        "avg_rating": ("feedback",),
+        "nps": ("feedback",),
+    }
+    | {k: ("orders",) for k in KPIS[15:20] + ("gross_margin",)}
+)
 
 OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
 
@@ -248,8 +264,8 @@ def load_csvs(folder: Path | str) -> Frames:
             for c in ("delivered_date", "ship_date", "promised_date"):
                 bad |= _breaks(df[c] >= df["order_date"], df[c], df["order_date"])
             df = _dedupe(df, bad, ["order_id", "line_no"])
-            # cancelled lines are excluded from every KPI (§2.6)
-            keep = df["status"].str.lower().fillna("") != "cancelled"
+            # cancelled lines (or a word for it: canceled, void …) are excluded from every KPI
+            keep = df["status"].map(_status).fillna("") != "cancelled"
             cancelled = int((~keep).sum())
             df = df[keep]
         elif attr == "snapshots":
@@ -272,9 +288,22 @@ def load_csvs(folder: Path | str) -> Frames:
 # ---------------------------------------------------------------------------------- helpers
 
 
+def _status(value):
+    """An order status as its allowed value (the contract's words: Canceled, void … → cancelled)."""
+    if not isinstance(value, str):
+        return value
+    return load().tables["orders"].columns["status"].canonical(value) or value
+
+
 def _sum(s: pd.Series) -> float:
     """SQL sum: NULL (NaN) when there is no value to add."""
     return float(s.sum(min_count=1))
+
+
+def _cond_sum(s: pd.Series) -> float:
+    """A sum over the rows that meet a condition: 0 when no row does, NaN when the rows that do
+    carry no value."""
+    return 0.0 if len(s) == 0 else _sum(s)
 
 
 def _div(num: float, den: float) -> float:
@@ -363,10 +392,9 @@ def _production(runs: pd.DataFrame, stops: pd.DataFrame) -> dict[str, tuple[floa
         out["performance"] = (_sum(ideal[has_rt]), _sum(rt[has_ict]))
         out["quality_rate"] = (_sum(g), _sum(n[has_g]))
         oee = has_rt & has_ict & has_g
-        out["oee"] = (
-            _div(_sum(ideal[oee]) * _sum(g[oee]), _sum(n[oee])),
-            _sum(pt[oee]),
-        )
+        quality = _div(_sum(g[oee]), _sum(n[oee]))
+        # nothing produced (a lost shift): no productive time, 0 rather than n/a
+        out["oee"] = (_sum(ideal[oee]) * (0.0 if quality != quality else quality), _sum(pt[oee]))
         scrap, rework = runs["scrap_qty"], runs["rework_qty"]
         out["scrap_rate"] = (_sum(scrap), _sum(n[scrap.notna()]))
         out["rework_rate"] = (_sum(rework), _sum(n[rework.notna()]))
@@ -378,9 +406,9 @@ def _production(runs: pd.DataFrame, stops: pd.DataFrame) -> dict[str, tuple[floa
         out["labor_productivity"] = (_sum(g[lab]), _sum(labor[lab]))
         out["mtbf_hours"] = (_sum(rt) / 60.0, NAN)
     unplanned = stops[stops["category"] == "unplanned"]
-    stop_count = float(len(unplanned)) if len(unplanned) else NAN
+    stop_count = float(len(unplanned))  # no unplanned stop: 0 (MTBF and MTTR are then n/a)
     out["mtbf_hours"] = (out["mtbf_hours"][0], stop_count)
-    out["mttr_minutes"] = (_sum(unplanned["duration_min"]), stop_count)
+    out["mttr_minutes"] = (_cond_sum(unplanned["duration_min"]), stop_count)
     return out
 
 
@@ -414,10 +442,8 @@ def _unit_costs(lines: pd.DataFrame, snapshots: pd.DataFrame) -> pd.Series:
 
 
 def _orders(o: pd.DataFrame, asof: pd.Timestamp) -> dict[str, tuple[float, float]]:
-    """Order KPIs over the lines placed in the window by their promised date."""
-    if len(o) == 0:
-        names = ("otd", "otif", "fill_rate", "order_cycle_time_days", "late_open_lines")
-        return {k: (NAN, NAN) for k in (*names, "gross_margin")}
+    """Order KPIs over the lines placed in the window by their promised date. Every side counts
+    or sums the lines that meet a condition (due, on time, delivered…): 0 when none does."""
     delivered = (o["delivered_date"] <= asof).to_numpy()
     promised = o["promised_date"]
     past_due = (promised < asof).to_numpy()
@@ -430,24 +456,23 @@ def _orders(o: pd.DataFrame, asof: pd.Timestamp) -> dict[str, tuple[float, float
     out["otd"] = (float(on_time.sum()), float(due.sum()))
     out["otif"] = (float((on_time & in_full).sum()), float(due.sum()))
     filled = np.minimum(qd[delivered], qty[delivered])
-    out["fill_rate"] = (_sum(filled) if delivered.any() else 0.0, _sum(qty[due]))
+    out["fill_rate"] = (_cond_sum(filled), _cond_sum(qty[due]))
     cycle = (o["delivered_date"] - o["order_date"]).dt.days[delivered]
-    out["order_cycle_time_days"] = (_sum(cycle), float(cycle.notna().sum()))
+    out["order_cycle_time_days"] = (_cond_sum(cycle.dropna()), float(cycle.notna().sum()))
     out["late_open_lines"] = (float((~delivered & past_due).sum()), NAN)
     revenue = qd[delivered] * o.loc[delivered, "unit_price"]
     cogs = qd[delivered] * o.loc[delivered, "resolved_cost"]
     both = revenue.notna() & cogs.notna()
-    out["gross_margin"] = (_sum(revenue[both] - cogs[both]), _sum(revenue[both]))
+    out["gross_margin"] = (_cond_sum(revenue[both] - cogs[both]), _cond_sum(revenue[both]))
     return out
 
 
 def _cogs(o: pd.DataFrame, asof: pd.Timestamp, units: bool) -> float:
-    """COGS (or units) of the lines delivered in the window (placed by their delivery date)."""
-    if len(o) == 0:
-        return NAN
+    """COGS (or units) of the lines delivered in the window (placed by their delivery date):
+    0 when nothing was delivered."""
     d = o[(o["delivered_date"] <= asof).to_numpy()]
     qd = d["qty_delivered"].fillna(d["qty_ordered"])
-    return _sum(qd) if units else _sum(qd * d["resolved_cost"])
+    return _cond_sum(qd) if units else _cond_sum(qd * d["resolved_cost"])
 
 
 def _inventory_costs(snapshots: pd.DataFrame) -> pd.Series:
@@ -510,6 +535,7 @@ def compute_kpis(
         windows.append(("previous", start - timedelta(days=length), start - timedelta(days=1)))
     lo = min(w[1] for w in windows)  # the windows are contiguous: [lo, end] covers them all
     types = _product_types(f.runs) if "production_type" in filters else None
+    out_of_scope = {t for t, dims in DIMS.items() if any(d not in dims for d in filters)}
 
     # the rows in scope (filters, and a day in one of the windows), only the columns needed
     def scope(df: pd.DataFrame, table: str, date_cols: list[str], cols: list[str]):
@@ -558,26 +584,28 @@ def compute_kpis(
             avg_inventory = _div(_sum(held), float(sn["snapshot_date"].nunique()))
             stockouts = (float((sn["on_hand_qty"] <= 0).sum()), float(len(sn)))
         else:
-            avg_inventory, stockouts = NAN, (NAN, NAN)
+            avg_inventory, stockouts = NAN, (0.0, NAN)  # no snapshot: the stock is unknown
         parts["inventory_turnover"] = (cogs, avg_inventory)
-        parts["days_of_inventory"] = (cogs, avg_inventory)
+        parts["days_of_inventory"] = (avg_inventory, cogs)
         parts["stockout_rate"] = stockouts
 
         fb = feedback[_in(feedback["response_date"], s, e)]
         if len(fb):
             csat, nps = fb["csat_score"], fb["nps_score"]
-            has_csat = float(csat.notna().sum())
+            has_csat = float(csat.notna().sum()) or NAN  # no CSAT score: unknown, not 0
             parts["csat"] = (float((csat >= 4).sum()), has_csat)
             parts["avg_rating"] = (_sum(csat), has_csat)
             parts["nps"] = (
                 float((nps >= 9).sum()) - float((nps <= 6).sum()),
-                float(nps.notna().sum()),
+                float(nps.notna().sum()) or NAN,
             )
-        else:
-            parts |= {k: (NAN, NAN) for k in ("csat", "avg_rating", "nps")}
+        else:  # no response: the counts of satisfied, promoters… are 0, the rest unknown
+            parts |= {"csat": (0.0, NAN), "avg_rating": (NAN, NAN), "nps": (0.0, NAN)}
 
         for k in KPIS:
             num, den = parts[k]
+            if any(t in out_of_scope for t in KPI_TABLES[k]):
+                num, den = NAN, NAN
             if k in ("output_units", "good_units", "late_open_lines"):
                 value = num
             elif k == "downtime_hours":
@@ -585,7 +613,7 @@ def compute_kpis(
             elif k == "inventory_turnover":
                 value = _div(num, den) * 365.0 / days
             elif k == "days_of_inventory":
-                value = _div(365.0, _div(num, den) * 365.0 / days)
+                value = _div(num, den) * days
             elif k == "nps":
                 value = _div(num, den) * 100
             else:

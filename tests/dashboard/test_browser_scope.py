@@ -11,7 +11,9 @@ from tests.conftest import ROOT
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
+    ),
 ]
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -62,9 +64,7 @@ def test_a_customer_filter_shows_inventory_kpis_as_not_split_by_customer(page, s
 
 
 def test_por1_on_16_and_17_june_shows_a_data_problem_not_on_target(page, server):
-    page.goto(
-        f"{server.url}/production?line=POR-1&range=Custom&dates=2026-06-16&dates=2026-06-17"
-    )
+    page.goto(f"{server.url}/production?line=POR-1&range=Custom&dates=2026-06-16&dates=2026-06-17")
     oee = page.locator("[data-testid='stMetric']").filter(has_text="OEE").first
     expect(oee.get_by_test_id("stMetricValue")).to_have_text("104.9 %")
     performance = page.locator("[data-testid='stColumn']").filter(has_text="Performance").first

@@ -240,8 +240,8 @@ def test_schedule_adherence_cells_are_day_plant_line_product_whatever_the_path(c
     """
     )
     e = Engine.from_csv_dir(folder)
-    prebuilt = values(e.kpis(KpiQuery.make(by=["line"])))  # served by fct_schedule_cells
-    by_type = values(e.kpis(KpiQuery.make(by=["production_type"])))  # cells built per query
+    by_line = values(e.kpis(KpiQuery.make(by=["line"])))
+    by_type = values(e.kpis(KpiQuery.make(by=["production_type"])))
     shift_a = values(e.kpis(KpiQuery.make(filters={"shift": ["A"]})))
-    assert prebuilt["schedule_adherence"] == by_type["schedule_adherence"] == 0.75
+    assert by_line["schedule_adherence"] == by_type["schedule_adherence"] == 0.75
     assert shift_a["schedule_adherence"] == 1.0

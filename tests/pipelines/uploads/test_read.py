@@ -1,7 +1,5 @@
 """Reading messy CSV and XLSX exports: every quirk, with the file line of every row."""
 
-import time
-
 import pytest
 
 from pipelines.uploads import UploadError, read_upload
@@ -147,15 +145,14 @@ def test_unusable_files_get_one_clear_line(messy, name, message):
     assert "\n" not in str(e.value)
 
 
-def test_a_million_columns_are_refused_fast(tmp_path):
+def test_a_million_columns_are_refused(tmp_path):
+    # (how fast: benchmarks/run.py, "refuse a header of 1,000,000 columns")
     path = tmp_path / "wide.csv"
     path.write_bytes(fixtures.wide_header())
-    t = time.perf_counter()
     with pytest.raises(
         UploadError, match=f"1,000,000 columns, more than the limit of {MAX_COLUMNS}"
     ):
         read_upload(path, "wide.csv")
-    assert time.perf_counter() - t < 10
 
 
 def test_a_huge_single_line_is_refused(tmp_path):
