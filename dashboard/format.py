@@ -13,13 +13,20 @@ NA = "n/a"
 MINUS = "-"  # ASCII: st.metric reads a leading "-" as a fall
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&=])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$&=@%])")
+
+
+_AUTOLINK = re.compile(r"(@|://|www\.)", flags=re.IGNORECASE)
+WORD_JOINER = "\u2060"  # invisible: breaks the pattern a bare link or e-mail address needs
 
 
 def plain(text) -> str:
     """Text shown literally in Streamlit markdown (a file name, a header or a value may carry
-    markdown, links or HTML): every markdown character escaped, whitespace runs as one space."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    markdown, links or HTML): every markdown character escaped, bare links and e-mail addresses
+    broken by an invisible word joiner (markdown links them despite escapes), whitespace runs as
+    one space."""
+    text = _AUTOLINK.sub(lambda m: m.group(1)[:1] + WORD_JOINER + m.group(1)[1:], str(text))
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(text.split()))
 
 
 def sentence(text: str) -> str:

@@ -2,12 +2,11 @@
 uploaded file under a server-chosen name, the mapping editor's rows and edits, and the batch list.
 
 An upload's own file name is display text only: it never becomes a path, a SQL identifier or
-markdown (see `md_escape`).
+markdown (the page shows it through dashboard.format.plain).
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +23,6 @@ EXTENSIONS = (".csv", ".xlsx")
 NONE = "(none)"  # the editor's label for "no source column"
 MB = 1024 * 1024
 DATE_WORDS = {"ymd": "year first", "dmy": "day first", "mdy": "month first"}
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$])")
-
-
-def md_escape(text: str) -> str:
-    """Text shown literally in st.markdown (a file name may carry markdown or HTML)."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
 
 
 @dataclass

@@ -47,8 +47,10 @@ def limit_mb() -> int:
 
 
 def friendly(e: Exception, what: str) -> str:
+    """A one-line message for the page, as plain text (a file name may carry markdown or links);
+    `what` is our own text (any user text in it already escaped)."""
     if isinstance(e, UploadError):
-        return str(e)
+        return fmt.plain(str(e))
     log.exception("upload step failed: %s", what)
     return f"Sorry — {what} failed unexpectedly. The file was left untouched; try again."
 
@@ -277,7 +279,7 @@ def mapping_editor(rec: up.Upload) -> None:
         if cm.source is None:
             continue
         st.warning(
-            f"**{col}** (your column {up.md_escape(cm.source)}): every date fits more than one "
+            f"**{col}** (your column {fmt.plain(cm.source)}): every date fits more than one "
             "format. Which one does the file mean?",
             icon=":material/help:",
         )
@@ -299,7 +301,7 @@ def mapping_editor(rec: up.Upload) -> None:
     if extras:
         st.caption(
             "Not mapped, kept aside with each row (not lost): "
-            + ", ".join(up.md_escape(h) for h in extras[:20])
+            + ", ".join(fmt.plain(h) for h in extras[:20])
             + (" …" if len(extras) > 20 else "")
         )
 
@@ -360,7 +362,7 @@ def results(rec: up.Upload) -> None:
 def one_upload(rec: up.Upload) -> None:
     fid = rec.file_id
     with st.container(border=True, key=f"upload-{fid}"):
-        st.markdown(f"#### :material/description: {up.md_escape(rec.name)}")
+        st.markdown(f"#### :material/description: {fmt.plain(rec.name)}")
         show_messages(rec)
         if rec.error:
             st.error(rec.error, icon=":material/error:")
@@ -384,7 +386,7 @@ def one_upload(rec: up.Upload) -> None:
         if notes:
             with st.expander("What reading and mapping did"):
                 for n in notes:
-                    st.markdown(f"- {up.md_escape(n)}")
+                    st.markdown(f"- {fmt.plain(n)}")
         if raw.kind == "xlsx" and len(raw.sheets) > 1:
             st.selectbox(
                 "Sheet",
@@ -479,7 +481,7 @@ def batch_list() -> None:
     )
     if pending and pending in ids:
         st.warning(
-            f"Remove batch `{pending}` ({up.md_escape(str(names.get(pending)))}) from the shared "
+            f"Remove batch `{pending}` ({fmt.plain(str(names.get(pending)))}) from the shared "
             "store for every viewer?",
             icon=":material/warning:",
         )
@@ -494,9 +496,10 @@ def body() -> None:
         "Upload CSV or Excel exports in your own column names. Andon proposes the table and the "
         "mapping; you check it, validate (private to you), review the rejected rows, then publish."
     )
+    # any file is accepted here and checked on the server: a file of another type gets a clear
+    # message on the page instead of the uploader's own silent refusal
     files = st.file_uploader(
-        "CSV or Excel files",
-        type=["csv", "xlsx"],
+        "CSV (.csv) or Excel (.xlsx) files",
         accept_multiple_files=True,
         key=UPLOADER,
         help=f"Up to {limit_mb()} MB per file.",
@@ -507,7 +510,7 @@ def body() -> None:
         except (
             Exception
         ) as e:  # one bad file never takes the page down (st.rerun is not an Exception)
-            st.error(friendly(e, f"showing {up.md_escape(rec.name)}"), icon=":material/error:")
+            st.error(friendly(e, f"showing {fmt.plain(rec.name)}"), icon=":material/error:")
     st.divider()
     batch_list()
 

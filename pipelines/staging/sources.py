@@ -17,6 +17,11 @@ class InputError(Exception):
     """A file or argument that cannot be used; the message is one line for the user."""
 
 
+# Limits of what a file may hold (uploads share them: pipelines.uploads.read)
+MAX_COLUMNS = 500
+MAX_LINE_CHARS = 10 * 1024 * 1024  # one physical line or one field
+
+
 # Columns Andon itself adds to a canonical CSV (pipelines.uploads writes them): `_source_line` is
 # the row's line in the analyst's original file and becomes `_line`; `_extras` holds the values
 # of the columns the mapping left aside, as one JSON object. Neither is a user extra column.
@@ -68,13 +73,31 @@ def table_of(path: Path) -> str:
 
 
 def read_header(path: Path) -> list[str]:
+    """The header's column names, normalised; a header too long, too wide, unreadable or with a
+    name twice is refused in one line (nothing of the file is read beyond its first line)."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            row = next(csv.reader(f), None)
-    except UnicodeDecodeError:
-        raise InputError(f"{path.name}: not UTF-8 text (save it as UTF-8 CSV)") from None
+        with open(path, "rb") as f:
+            first = f.readline(MAX_LINE_CHARS + 1)
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror})") from None
+    if len(first) > MAX_LINE_CHARS:
+        raise InputError(
+            f"{path.name}: the header line is longer than {MAX_LINE_CHARS // (1024 * 1024)} MB "
+            "(is this a CSV file with one header row?)"
+        )
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path.name}: not UTF-8 text (save it as UTF-8 CSV)") from None
+    if text.count(",") + 1 > MAX_COLUMNS:
+        raise InputError(
+            f"{path.name}: the header has {text.count(',') + 1:,} columns, more than the "
+            f"limit of {MAX_COLUMNS}"
+        )
+    try:
+        row = next(csv.reader([text.rstrip("\r\n")]), None)
+    except csv.Error as e:
+        raise InputError(f"{path.name}: the header row cannot be read as CSV ({e})") from None
     if not row or not any(c.strip() for c in row):
         raise InputError(f"{path.name}: the file is empty (no header row)")
     names = [normalise(c) for c in row]
@@ -126,32 +149,63 @@ STRUCTURAL_REASONS = {
 
 
 def read_csv_sql(source: Source) -> str:
-    """DuckDB's read of a canonical CSV: all VARCHAR, a pinned dialect, and the rows it cannot
-    split kept in the temp tables andon_reject_errors / andon_reject_scans (see structural_sql)."""
-    names = ", ".join(sql_literal(h) for h in source.header)
+    """DuckDB's read of a canonical CSV: all VARCHAR, a pinned dialect and no sniffing (a broken
+    first row cannot stop the read), and the rows it cannot split kept in the temp tables
+    andon_reject_errors / andon_reject_scans (see structural_sql)."""
+    columns = ", ".join(f"{sql_literal(h)}: 'VARCHAR'" for h in source.header)
     return (
-        f"read_csv({sql_literal(str(source.path))}, header = true, all_varchar = true, "
-        f"names = [{names}], delim = ',', quote = '\"', escape = '\"', "
-        f"compression = 'none', strict_mode = true, "
+        f"read_csv({sql_literal(str(source.path))}, header = true, auto_detect = false, "
+        f"columns = {{{columns}}}, delim = ',', quote = '\"', escape = '\"', "
+        f"compression = 'none', strict_mode = true, max_line_size = {MAX_LINE_CHARS}, "
         f"store_rejects = true, rejects_table = 'andon_reject_errors', "
         f"rejects_scan = 'andon_reject_scans', rejects_limit = 0)"
     )
 
 
+UNTERMINATED = "%unterminated quote%"  # DuckDB's message for a quote never closed
+
+
 def structural_sql() -> str:
-    """The rows the latest scan could not split, one per line: `line` and `r`, a struct
-    {column, value (the raw line), reason}. Takes the scan id as its one parameter."""
+    """The rows the latest scan could not split, one per physical line: `line` and `r`, a struct
+    {column, value (the raw line), reason}. A quote never closed swallows the lines after it
+    into one broken value: each of those lines is a row of its own here (nothing lost, every
+    line counted). Takes the scan id as its one parameter."""
     reasons = " ".join(
         f"when {sql_literal(k)} then {sql_literal(v)}" for k, v in STRUCTURAL_REASONS.items()
     )
-    return f"""select cast(line as bigint) as line,
-               arg_min({{'column': cast(column_name as varchar),
-                        'value': cast(csv_line as varchar),
-                        'reason': case cast(error_type as varchar) {reasons}
-                                  else 'unreadable row' end
-                                  || ' (' || error_message || ')'}}, column_idx) as r
-        from andon_reject_errors where scan_id = ?
-        group by line"""
+    return f"""with errors as (
+            select cast(line as bigint) as line, column_idx, column_name, error_type,
+                   error_message,
+                   string_split(rtrim(replace(cast(csv_line as varchar), chr(13), ''), chr(10)),
+                                chr(10)) as parts,
+                   cast(error_message as varchar) like {sql_literal(UNTERMINATED)} as open_quote
+            from andon_reject_errors where scan_id = ?
+        ),
+
+        first_lines as (
+            select line,
+                   arg_min({{'column': cast(column_name as varchar),
+                            'value': case when open_quote then parts[1]
+                                          else array_to_string(parts, chr(10)) end,
+                            'reason': case cast(error_type as varchar) {reasons}
+                                      else 'unreadable row' end
+                                      || ' (' || error_message || ')'}}, coalesce(column_idx, -1)) as r
+            from errors
+            group by line
+        ),
+
+        swallowed as (
+            select line + i as line,
+                   {{'column': cast(null as varchar), 'value': parts[i + 1],
+                    'reason': 'inside the quote opened on line ' || line
+                              || ' and never closed'}} as r
+            from (select line, parts, unnest(range(1, len(parts))) as i
+                  from errors where open_quote)
+        )
+
+        select * from first_lines
+        union all
+        select * from swallowed"""
 
 
 def latest_scan(con: duckdb.DuckDBPyConnection) -> int:

@@ -182,6 +182,11 @@ class Store:
             target = self.private_dir if private else self.batches_dir
             target.mkdir(parents=True, exist_ok=True)
             os.rename(tmp, target / batch_id)
+        except duckdb.Error as e:
+            # a file DuckDB cannot read at all: one line for the user, nothing half-written
+            shutil.rmtree(tmp, ignore_errors=True)
+            msg = str(e).strip().splitlines()[0]
+            raise InputError(f"{source_name}: cannot read as CSV: {msg}") from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

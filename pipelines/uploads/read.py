@@ -23,11 +23,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
-from pipelines.staging.sources import InputError
+from pipelines.staging.sources import MAX_COLUMNS, MAX_LINE_CHARS, InputError
 
 MAX_BYTES = 200 * 1024 * 1024  # the dashboard's upload limit (.streamlit/config.toml)
-MAX_COLUMNS = 500
-MAX_LINE_CHARS = 10 * 1024 * 1024  # one physical line or one field
 MAX_XLSX_UNCOMPRESSED = 2 * 1024 * 1024 * 1024  # a zip bomb guard for workbooks
 MAX_RAW_TEXT = 2000  # characters of a problem row kept for the report
 SAMPLE_CHARS = 64 * 1024

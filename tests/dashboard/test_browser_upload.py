@@ -75,7 +75,7 @@ def metric(page, label: str):
 
 def upload_and_validate(page, url: str, path: Path) -> None:
     page.goto(f"{url}/data")
-    expect(page.get_by_text("CSV or Excel files")).to_be_visible()
+    expect(page.get_by_text("CSV (.csv) or Excel (.xlsx) files")).to_be_visible()
     page.locator("input[type=file]").set_input_files(str(path))
     expect(page.get_by_text("Which table is this?")).to_be_visible()
     expect(page.get_by_text("Column mapping")).to_be_visible()
@@ -147,3 +147,24 @@ def test_an_unpublished_upload_is_invisible_to_another_user_until_published(
     finally:
         ctx_a.close()
         ctx_b.close()
+
+
+def test_a_file_of_another_type_gets_a_plain_message_even_with_markdown_in_its_name(
+    browser, server, tmp_path
+):
+    # the name holds a markdown link: it must show as text, never as a link; the page answers
+    # at once with one line (no silent refusal, no wait)
+    bad = tmp_path / "[click](mailto:x@evil.example) notes.txt"
+    bad.write_text("a,b\n1,2\n")
+    ctx, page = new_page(browser)
+    try:
+        page.goto(f"{server.url}/data")
+        page.locator("input[type=file]").set_input_files(str(bad))
+        error = page.get_by_test_id("stAlertContentError")
+        expect(error).to_contain_text("only .csv and .xlsx files can be uploaded")
+        shown = error.inner_text().replace("\u2060", "")  # the invisible joiner that unlinks it
+        assert "[click](mailto:x@evil.example) notes.txt: only .csv and .xlsx" in shown
+        expect(page.locator("a[href*='evil.example']")).to_have_count(0)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+    finally:
+        ctx.close()

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import format as fmt
 from dashboard import uploads as up
 from pipelines.store import Store
 from pipelines.uploads import UploadError, prepare_upload
@@ -203,7 +204,11 @@ def test_an_upload_is_saved_under_a_server_chosen_name(tmp_path):
 
 
 def test_a_file_name_is_shown_literally():
-    assert up.md_escape("**x**<img src=y>") == r"\*\*x\*\*\<img src=y\>"
+    assert fmt.plain("**x**<img src=y>") == r"\*\*x\*\*\<img src\=y\>"
+    # a bare link or e-mail address is broken by an invisible word joiner (markdown links them
+    # whatever the escapes)
+    joined = fmt.plain("[click](http://evil.example) x@evil.example")
+    assert joined == "\\[click\\]\\(http\\:\u2060//evil\\.example\\) x\\@\u2060evil\\.example"
 
 
 def test_an_edited_source_column_is_applied_with_its_formats(tmp_path):
