@@ -595,12 +595,12 @@ def compute_kpis(
             has_csat = float(csat.notna().sum()) or NAN  # no CSAT score: unknown, not 0
             parts["csat"] = (float((csat >= 4).sum()), has_csat)
             parts["avg_rating"] = (_sum(csat), has_csat)
-            parts["nps"] = (
-                float((nps >= 9).sum()) - float((nps <= 6).sum()),
-                float(nps.notna().sum()) or NAN,
-            )
-        else:  # no response: the counts of satisfied, promoters… are 0, the rest unknown
-            parts |= {"csat": (0.0, NAN), "avg_rating": (NAN, NAN), "nps": (0.0, NAN)}
+            # over the responses with an NPS score (a passive adds 0): unknown without any
+            has_nps = float(nps.notna().sum()) or NAN
+            points = float((nps >= 9).sum()) - float((nps <= 6).sum())
+            parts["nps"] = (points if has_nps == has_nps else NAN, has_nps)
+        else:  # no response: the count of satisfied ones is 0, the rest unknown
+            parts |= {"csat": (0.0, NAN), "avg_rating": (NAN, NAN), "nps": (NAN, NAN)}
 
         for k in KPIS:
             num, den = parts[k]

@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import chrome, state
 from dashboard import format as fmt
 from pipelines.contract import Kpi, load
+from pipelines.semantic import scope_reason
 from pipelines.views.targets import AT_RISK_BAND, Targets
 
 AREAS = (("production", "Production"), ("operations", "Operations"))
@@ -39,9 +40,26 @@ def definition(k: Kpi, targets: Targets) -> None:
             f"**Formula** {formula}",
             f"**Target** {target}" + (f" · overrides: {overrides}" if overrides else ""),
             f"**Needs** {needs}",
-            f"**Standard** {k.standard}",
         ]
+        if k.max is not None:
+            bound = fmt.value(k.max, k.unit)
+            lines.append(f"**Cannot exceed** {bound}: a value above it is shown and flagged")
+        unsplit = not_split(k)
+        if unsplit:
+            lines.append(f"**Not split by** {unsplit}")
+        lines.append(f"**Standard** {k.standard}")
         st.markdown(":small[" + "  \n".join(lines) + "]")
+
+
+def not_split(k: Kpi) -> str:
+    """The dimensions a KPI's inputs cannot be narrowed by, with why (semantic.toml)."""
+    reg = load()
+    why: dict[str, list[str]] = {}
+    for d in reg.dims.values():
+        reason = scope_reason(k.facts, [d.name])
+        if reason:
+            why.setdefault(reason.split(": ", 1)[1], []).append(d.noun)
+    return "; ".join(f"{', '.join(nouns)} ({reason})" for reason, nouns in why.items())
 
 
 st.markdown("## KPI definitions")
@@ -67,5 +85,16 @@ with chrome.guard("the KPI definitions"):
         f"A KPI with a target is **on target** when it meets it, **at risk** when it misses it by "
         f"less than {AT_RISK_BAND * 100:.0f} % of the target, and **off target** otherwise "
         "(using its direction: higher or lower is better). Targets default to the registry and "
-        "can be overridden per plant and line in `targets.csv` (see the README, section Targets)."
+        "can be overridden per plant and line in `targets.csv` (see the README, section Targets). "
+        "A value that cannot be true (a rate above 100 %, rows with a status Andon does not "
+        "recognise) is shown as computed and marked **data problem**, never on target; the "
+        "tooltip names the cause and the rows behind the number list the offending rows first."
+    )
+    st.markdown("### n/a")
+    st.markdown(
+        "A KPI is n/a, with the reason on its card, when the columns it needs hold no value, "
+        "when a filter or grouping cannot narrow one of its inputs (inventory has no customer, "
+        "survey responses have no plant …: see *Not split by* above), or when its denominator is "
+        "0 in the scope. Zero is not n/a: turnover with stock on hand and nothing delivered is "
+        "0 turns/yr."
     )

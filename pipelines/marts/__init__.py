@@ -15,14 +15,15 @@ from pathlib import Path
 import duckdb
 
 from pipelines.contract import Fact, load
-from pipelines.semantic import ROWS, measure, summed_columns, view_sums
+from pipelines.semantic import ROWS, expand, measure, summed_columns, view_sums
 from pipelines.staging import quote
 
 HERE = Path(__file__).resolve().parent
 
 
 def sql_file(name: str) -> str:
-    return (HERE / f"{name}.sql").read_text()
+    """A SQL file of this folder, its {{flag …}} templates expanded (pipelines.semantic)."""
+    return expand((HERE / f"{name}.sql").read_text(), {})
 
 
 def grain_line(sql: str) -> str:

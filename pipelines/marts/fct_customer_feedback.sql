@@ -8,8 +8,8 @@ final as (
         *,
         cast(
             case
-                when nps_score >= 9 then 1
-                when nps_score <= 6 then -1
+                when {{flag customer_feedback.promoter}} then 1
+                when {{flag customer_feedback.detractor}} then -1
                 when nps_score is not null then 0
             end as double
         ) as nps_point

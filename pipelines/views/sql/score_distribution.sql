@@ -1,6 +1,6 @@
 -- grain: one row per survey kind (csat | nps) × score on its scale, counting the responses in scope, with the band the score falls in
 with responses as (
-    select csat_score, nps_score
+    select *
     from {{rows customer_feedback}}
     where {{scope customer_feedback}}
 ),
@@ -14,12 +14,12 @@ scales as (
 counts as (
     select 'csat' as kind, csat_score as score, count(*) as responses
     from responses
-    where csat_score is not null
+    where {{flag customer_feedback.has_csat}}
     group by all
     union all
     select 'nps', nps_score, count(*)
     from responses
-    where nps_score is not null
+    where {{flag customer_feedback.has_nps}}
     group by all
 ),
 
@@ -32,6 +32,15 @@ scored as (
     full outer join counts as c on s.kind = c.kind and s.score = c.score
 ),
 
+banded as (
+    -- each score as the column its flags read, so a band is the KPIs' own condition
+    select
+        *,
+        case when kind = 'csat' then score end as csat_score,
+        case when kind = 'nps' then score end as nps_score
+    from scored
+),
+
 final as (
     select
         cast(kind as varchar) as kind,
@@ -40,15 +49,15 @@ final as (
         cast(responses / nullif(sum(responses) over (partition by kind), 0) as double) as share,
         cast(
             case
-                when kind = 'csat' and score >= 4 then 'satisfied'
+                when kind = 'csat' and {{flag customer_feedback.satisfied}} then 'satisfied'
                 when kind = 'csat' and score >= 3 then 'neutral'
                 when kind = 'csat' then 'dissatisfied'
-                when score >= 9 then 'promoter'
-                when score >= 7 then 'passive'
-                else 'detractor'
+                when {{flag customer_feedback.promoter}} then 'promoter'
+                when {{flag customer_feedback.detractor}} then 'detractor'
+                else 'passive'
             end as varchar
         ) as band
-    from scored
+    from banded
 )
 
 select * from final
