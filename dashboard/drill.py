@@ -17,10 +17,10 @@ SHOWN_ROWS = 500  # rows shown in the page; the download carries up to EXPORT_RO
 EXPORT_ROWS = 200_000
 
 
-def chart(fig, key: str, dim_key: str | None = None, **kw) -> None:
-    """st.plotly_chart; when `dim_key` is given, clicking a mark narrows the filter `dim_key`
-    to the mark's category (the first item of its customdata)."""
-    if dim_key is None:
+def chart(fig, key: str, dim: str | None = None, **kw) -> None:
+    """st.plotly_chart; when `dim` (a dimension of the semantic layer) is given, clicking a mark
+    narrows that filter to the mark's category (the first item of its customdata)."""
+    if dim is None:
         st.plotly_chart(fig, key=key, config={"displaylogo": False}, **kw)
         return
     event = st.plotly_chart(
@@ -39,7 +39,7 @@ def chart(fig, key: str, dim_key: str | None = None, **kw) -> None:
     data = points[0].get("customdata")
     value = data[0] if isinstance(data, (list, tuple)) and data else data
     if value is not None:
-        state.drill(dim_key, str(value), source=key, selection=points)
+        state.drill(dim, str(value), source=key, selection=points)
 
 
 def rows_behind_panel(engine: Engine, q: KpiQuery, metrics: list[str], key: str) -> None:

@@ -363,12 +363,14 @@ def options(engine: Engine) -> dict[str, list[str]]:
 # -------------------------------------------------------------------------------- drill-down
 
 
-def drill(key: str, value: str, source: str | None = None, selection: object = None) -> None:
+def drill(dim: str, value: str, source: str | None = None, selection: object = None) -> None:
     """Narrow every view to one value of a dimension (from a chart click) and rerun the app.
 
     `source` and `selection` name the chart and its selection, so the same selection, still
     reported by the chart on the next runs, is applied only once.
     """
+    dims = load_registry().dims
+    key = dims[dim].key if dim in dims else None
     if key not in DIM_KEYS or not value:
         return
     seen = st.session_state.setdefault(DRILL_SEEN, {})

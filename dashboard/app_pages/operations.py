@@ -45,7 +45,7 @@ def delivery_section(q: KpiQuery, summary: pd.DataFrame) -> None:
                     due.head(15), "customer", "lines", "lines", colour=charts.VERMILLION, height=280
                 ),
                 key="past-due-by-customer",
-                dim_key="customer",
+                dim="customer",
             )
 
 
@@ -94,7 +94,7 @@ def inventory_section(q: KpiQuery, summary: pd.DataFrame) -> None:
                 reason=reason,
             ),
             key="doi-by-plant",
-            dim_key="plant",
+            dim="plant",
         )
     with right:
         st.caption("By product, highest stock-out rate first. Select a row to focus on it.")

@@ -50,7 +50,7 @@ def plan_section(q: KpiQuery) -> None:
     with left:
         st.markdown("#### Output vs plan by line")
         st.caption("Good units of planned runs against planned units. Click a line to focus on it.")
-        drill.chart(charts.plan_vs_output(ranking.table), key="plan-vs-output", dim_key="line")
+        drill.chart(charts.plan_vs_output(ranking.table), key="plan-vs-output", dim="line")
     with right:
         st.markdown("#### Line ranking: plan attainment")
         if ranking.bottleneck and len(ranking.table.dropna(subset=["plan_attainment"])) > 1:
@@ -73,7 +73,7 @@ def plan_section(q: KpiQuery) -> None:
                 height=280,
             ),
             key="line-ranking",
-            dim_key="line",
+            dim="line",
         )
 
 
@@ -87,7 +87,7 @@ def adherence_section(q: KpiQuery, summary: pd.DataFrame) -> None:
             heat, None if fmt.is_missing(target) else float(target), height=90 + 28 * lines
         ),
         key="adherence-heatmap",
-        dim_key="line",
+        dim="line",
     )
 
 
@@ -124,7 +124,7 @@ def downtime_section(q: KpiQuery) -> None:
                         g, "line", "value", unit, status="status", height=300, reason=reason
                     ),
                     key=f"{metric}-by-line",
-                    dim_key="line",
+                    dim="line",
                 )
 
 
@@ -152,7 +152,7 @@ def mix_section(q: KpiQuery) -> None:
                 hover_extra=" scrap",
             ),
             key="scrap-by-product",
-            dim_key="product",
+            dim="product",
         )
     with right:
         st.markdown("#### Mass vs custom")
@@ -163,7 +163,7 @@ def mix_section(q: KpiQuery) -> None:
         drill.chart(
             charts.grouped(valued, "label", "production_type", "value", "%", height=340),
             key="mass-vs-custom",
-            dim_key="type",
+            dim="production_type",
         )
         if not valued.empty:
             shown = set(valued["metric"])
