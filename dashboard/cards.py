@@ -144,20 +144,28 @@ def small_metric(row: dict) -> None:
         st.markdown(status_badge(row["status"]))
 
 
-def out_of_scope(summary: pd.DataFrame) -> bool:
-    """When no KPI of these rows can be narrowed to the scope, one note saying why (instead of a
-    wall of n/a cards); True when shown."""
+def all_out_of_scope(summary: pd.DataFrame) -> bool:
+    """True when no KPI of these rows can be narrowed to the scope (each is n/a by a filter)."""
     rows = summary.to_dict("records")
-    if not rows or any(not fmt.is_missing(r["value"]) or r["missing"] for r in rows):
-        return False
-    reasons = [r["reason"] for r in rows]
-    if not all(r and r.startswith("not split by") for r in reasons):
+    return bool(rows) and all(
+        fmt.is_missing(r["value"])
+        and not r["missing"]
+        and str(r["reason"] or "").startswith("not split by")
+        for r in rows
+    )
+
+
+def out_of_scope(summary: pd.DataFrame, title: str | None = None) -> bool:
+    """When no KPI of these rows can be narrowed to the scope, one note saying why (instead of a
+    wall of n/a cards and empty charts, under `title` when given); True when shown."""
+    if not all_out_of_scope(summary):
         return False
     counts: dict[str, int] = {}
-    for r in reasons:
+    for r in summary["reason"]:
         counts[r] = counts.get(r, 0) + 1
     text = "; ".join(f"{fmt.sentence(r)} ({n} KPI{'s' * (n > 1)})" for r, n in counts.items())
-    st.info(f"Not shown for this scope. {fmt.plain(text)}.", icon=":material/filter_alt_off:")
+    head = f"**{title}** — not shown for this scope." if title else "Not shown for this scope."
+    st.info(f"{head} {fmt.plain(text)}.", icon=":material/filter_alt_off:")
     return True
 
 

@@ -11,7 +11,9 @@ from dashboard import format as fmt
 from pipelines import Engine, KpiQuery
 from pipelines.contract import load
 
+DELIVERY_KPIS = ("otd", "otif", "fill_rate", "late_open_lines")
 INVENTORY_KPIS = ("inventory_turnover", "days_of_inventory", "stockout_rate")
+CUSTOMER_KPIS = ("csat", "avg_rating", "nps")
 
 
 def headline(summary: pd.DataFrame, metrics: tuple[str, ...]) -> None:
@@ -25,7 +27,7 @@ def headline(summary: pd.DataFrame, metrics: tuple[str, ...]) -> None:
 
 def delivery_section(q: KpiQuery, summary: pd.DataFrame) -> None:
     st.markdown("#### Delivery")
-    headline(summary, ("otd", "otif", "fill_rate", "late_open_lines"))
+    headline(summary, DELIVERY_KPIS)
     left, right = st.columns([3, 2], gap="large")
     with left:
         trend = state.get("kpi_trend", q, kpis=("otd", "otif", "fill_rate"))
@@ -155,7 +157,7 @@ def product_table(long: pd.DataFrame) -> None:
 
 def customer_section(q: KpiQuery, summary: pd.DataFrame) -> None:
     st.markdown("#### Customers")
-    headline(summary, ("csat", "avg_rating", "nps"))
+    headline(summary, CUSTOMER_KPIS)
     scores = state.get("score_distribution", q)
     left, right = st.columns(2, gap="large")
     with left:
@@ -171,15 +173,22 @@ def customer_section(q: KpiQuery, summary: pd.DataFrame) -> None:
 def body(engine: Engine, q: KpiQuery) -> float:
     loaded = state.load("kpi_summary", q, area="operations")
     summary = loaded.value
+    # (name, title, the KPIs it shows, the section)
     sections = (
-        ("delivery", lambda: delivery_section(q, summary)),
-        ("order cycle time", lambda: cycle_section(q, summary)),
-        ("inventory", lambda: inventory_section(q, summary)),
-        ("customer", lambda: customer_section(q, summary)),
+        ("delivery", "Delivery", DELIVERY_KPIS, lambda: delivery_section(q, summary)),
+        (
+            "order cycle time",
+            "Order cycle time, gross margin",
+            ("order_cycle_time_days", "gross_margin"),
+            lambda: cycle_section(q, summary),
+        ),
+        ("inventory", "Inventory", INVENTORY_KPIS, lambda: inventory_section(q, summary)),
+        ("customer", "Customers", CUSTOMER_KPIS, lambda: customer_section(q, summary)),
     )
-    for name, section in sections:
+    for name, title, metrics, section in sections:
         with chrome.guard(f"the {name} section"):
-            section()
+            if not cards.out_of_scope(summary[summary["metric"].isin(metrics)], title):
+                section()
         st.divider()
     return loaded.computed_at
 

@@ -104,7 +104,8 @@ def body(engine: Engine, q: KpiQuery) -> float:
     columns = st.columns(2, gap="large")
     for col, (area, title, _icon) in zip(columns, AREAS, strict=True):
         with col:
-            trend_chart(summary, area, title)
+            if not cards.all_out_of_scope(summary[summary["area"] == area]):
+                trend_chart(summary, area, title)
     return loaded.computed_at
 
 

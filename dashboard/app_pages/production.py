@@ -175,16 +175,23 @@ def mix_section(q: KpiQuery) -> None:
 def body(engine: Engine, q: KpiQuery) -> float:
     loaded = state.load("kpi_summary", q, area="production")
     summary = loaded.value
+    # (name, title, the KPIs it shows, the section)
     sections = (
-        ("OEE", lambda: oee_section(q, summary)),
-        ("output vs plan", lambda: plan_section(q)),
-        ("schedule adherence", lambda: adherence_section(q, summary)),
-        ("downtime", lambda: downtime_section(q)),
-        ("scrap and production types", lambda: mix_section(q)),
+        ("OEE", "OEE", OEE_PARTS, lambda: oee_section(q, summary)),
+        ("output vs plan", "Output vs plan", ("plan_attainment",), lambda: plan_section(q)),
+        (
+            "schedule adherence",
+            "Schedule adherence",
+            ("schedule_adherence",),
+            lambda: adherence_section(q, summary),
+        ),
+        ("downtime", "Downtime", ("mtbf_hours", "mttr_minutes"), lambda: downtime_section(q)),
+        ("scrap and production types", "Scrap, mass vs custom", MIX_KPIS, lambda: mix_section(q)),
     )
-    for name, section in sections:
+    for name, title, metrics, section in sections:
         with chrome.guard(f"the {name} section"):
-            section()
+            if not cards.out_of_scope(summary[summary["metric"].isin(metrics)], title):
+                section()
         st.divider()
     return loaded.computed_at
 
