@@ -149,6 +149,11 @@ def test_a_url_with_a_plant_filter_matches_the_cli_by_plant(page, server, store)
     assert len(expected) >= 12  # every production KPI and the inventory ones carry a plant
     assert {m: shown[m] for m in expected} == expected
     assert shown["oee"] == "73.5 %"  # the worked check of docs/kpi-spec.md §3
+    # --where reproduces every card of the scope, the n/a ones too (responses have no plant)
+    out = cli("kpis", "--store", str(store), "--where", "plant=P", "--format", "json")
+    where = {r["metric"]: fmt.value(r["value"], r["unit"]) for r in json.loads(out)}
+    assert shown == where
+    assert where["csat"] == "n/a"
     no_errors(page)
 
 

@@ -236,3 +236,24 @@ def test_an_empty_store_can_be_filled_from_the_data_page(monkeypatch, tmp_path):
     button(at, "Publish").click().run()
     assert not at.exception, at.exception
     assert len(Store(empty).batches()) == 1
+
+
+def test_unrecognised_values_are_listed_after_validation_and_in_the_batch_list(monkeypatch, store):
+    # "Canceled" is a word for cancelled; "on hold" and "unavailable" are none of the values
+    export = (
+        b"order_id,customer,promised_date,qty_ordered,status\n"
+        b"U1,C1,2026-03-05,1,Canceled\n"
+        b"U2,C1,2026-03-05,1,on hold\n"
+        b"U3,C1,2026-03-05,1,unavailable\n"
+        b"U4,C1,2026-03-05,1,unavailable\n"
+    )
+    at = upload(app(monkeypatch, store), "orders export.csv", export)
+    button(at, "Validate").click().run()
+    assert metrics(at)["Rows accepted"] == "4"
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Unrecognised status values:" in warnings
+    assert "unavailable (2), on hold (1)" in warnings
+    button(at, "Publish").click().run()
+    assert not at.exception, at.exception
+    batches = up.batch_rows(Store(store))
+    assert batches["unrecognised values"].iloc[0] == "status: unavailable (2), on hold (1)"
