@@ -46,6 +46,8 @@ import pandas as pd  # noqa: E402
 from benchmarks.pandas_kpis import compute_kpis, load_csvs  # noqa: E402
 from pipelines import Engine, KpiQuery  # noqa: E402
 from pipelines.contract import load  # noqa: E402
+from pipelines.semantic import ROWS, measure  # noqa: E402
+from pipelines.staging import quote  # noqa: E402
 from pipelines.store import Store  # noqa: E402
 
 TABLES = [
@@ -271,9 +273,11 @@ def pick_query(engine: Engine, plant: str | None, days: int) -> KpiQuery:
     try:
         if plant is None:
             # the plant with the most production rows (ties: alphabetical)
+            runs = load().facts["production_runs"]
+            count = quote(measure("all", ROWS))
             row = cur.execute(
-                "select plant from fct_production_daily group by plant "
-                "order by sum(run_count) desc, plant limit 1"
+                f"select plant from {quote(runs.mart)} group by plant "
+                f"order by sum({count}) desc, plant limit 1"
             ).fetchone()
             plant = row[0] if row else None
     finally:
@@ -356,7 +360,14 @@ def profile(engine: Engine, q: KpiQuery) -> dict:
 
     q = engine.resolve_query(q)
     p = engine.previous(q)
-    rks = [rk for k in load().kpis.values() if (rk := engine.resolve(k)) is not None]
+    from pipelines.semantic import scope_reason
+
+    rks = [
+        rk
+        for k in load().kpis.values()
+        if (rk := engine.resolve(k)) is not None
+        and not scope_reason({p.fact for _, p in rk.sides}, set(q.filter_dict) | set(q.by))
+    ]
     sql = kpi_sql(rks, 2, q.by, q.grain, q.filter_dict)
     params = params_for(sql, [(q.start, q.end), (p.start, p.end)], q.as_of, q.filter_dict)
     with tempfile.TemporaryDirectory() as tmp:

@@ -22,7 +22,7 @@ import pandas as pd
 from pipelines.contract import Kpi, load
 from pipelines.marts import build_marts
 from pipelines.metrics import GRAINS, ResolvedKpi, kpi_sql, params_for, verdict
-from pipelines.semantic import scope_reason
+from pipelines.semantic import rows_sql, scope_reason
 from pipelines.staging import quote
 from pipelines.staging.sources import InputError, open_source, stage
 from pipelines.store import Store
@@ -60,6 +60,8 @@ class DataInfo:
     as_of: date | None
     rows: dict[str, int] = field(default_factory=dict)
     columns_with_values: set[str] = field(default_factory=set)  # "table.column"
+    # (fact, flag) of the unrecognised_<column> flags with at least one row in the data
+    watched: set[tuple[str, str]] = field(default_factory=set)
 
 
 class Engine:
@@ -239,7 +241,24 @@ class Engine:
                         highs.append(hi)
         start = min(lows) if lows else None
         end = max(highs) if highs else None
-        return DataInfo(start=start, end=end, as_of=end, rows=rows, columns_with_values=present)
+        return DataInfo(
+            start=start,
+            end=end,
+            as_of=end,
+            rows=rows,
+            columns_with_values=present,
+            watched=self._watched(con),
+        )
+
+    @staticmethod
+    def _watched(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+        out = set()
+        for fact in load().facts.values():
+            for flag in fact.watched():
+                n = con.execute(f"select {rows_sql(fact, flag)} from {quote(fact.relation)}")
+                if n.fetchone()[0]:
+                    out.add((fact.name, flag.name))
+        return out
 
     # ------------------------------------------------------------------ asking
 
@@ -326,14 +345,16 @@ class Engine:
                 raise InputError(f"unknown dimension {d!r}; use one of: {', '.join(dims)}")
 
     def _computed(self, resolved: list[ResolvedKpi], q: KpiQuery, windows) -> pd.DataFrame:
-        sql = kpi_sql(resolved, len(windows), q.by, q.grain, q.filter_dict)
-        params = params_for(sql, windows, q.as_of, q.filter_dict)
-        cur = self.cursor()
-        try:
-            df = cur.execute(sql, params).df()
-        finally:
-            cur.close()
+        # rows with a value Andon does not recognise are counted only if the data has any
+        df = self._query(resolved, q, windows, counted=set(self.info.watched))
         by_id = {rk.id: rk for rk in resolved}
+        implausible = {
+            m
+            for m, v in zip(df["metric"], df["value"], strict=True)
+            if by_id[m].kpi.max is not None and _num(v) is not None and _num(v) > by_id[m].kpi.max
+        }
+        if implausible:  # a value that cannot be true: count the rows that explain it
+            df = self._with_suspects(df, [by_id[m] for m in implausible], q, windows)
         counts = [c for c in df.columns if c.startswith("_n__")]
         reasons, flags = [], []
         for row in df.to_dict("records"):
@@ -358,6 +379,26 @@ class Engine:
         df["reason"] = reasons
         df["flags"] = flags
         return df
+
+    def _query(self, resolved, q: KpiQuery, windows, counted) -> pd.DataFrame:
+        sql = kpi_sql(resolved, len(windows), q.by, q.grain, q.filter_dict, counted)
+        params = params_for(sql, windows, q.as_of, q.filter_dict)
+        cur = self.cursor()
+        try:
+            return cur.execute(sql, params).df()
+        finally:
+            cur.close()
+
+    def _with_suspects(self, df: pd.DataFrame, kpis, q: KpiQuery, windows) -> pd.DataFrame:
+        """df with the suspect rows in scope counted for `kpis` (their rows in a second query:
+        only a scope with an impossible value pays for it)."""
+        counted = set(self.info.watched) | {
+            (rk.kpi.fact, s) for rk in kpis for s in rk.kpi.suspects
+        }
+        extra = self._query(kpis, q, windows, counted)
+        keys = ["metric", "_window", "_period", *q.by]
+        new = [c for c in extra.columns if c.startswith("_n__") and c not in df.columns]
+        return df.merge(extra[[*keys, *new]], on=keys, how="left")
 
     @staticmethod
     def _not_available(rows, n_windows: int) -> pd.DataFrame:

@@ -85,9 +85,7 @@ def over_mart(sql: str, flag: str) -> str:
 
 def over_rows(sql: str, condition: str) -> str:
     """An aggregate over a fact's rows, each aggregate call restricted to `condition`."""
-    return _replace_calls(
-        sql, lambda c: f"{c.fn}({c.arg}) filter (where coalesce(({condition}), false))"
-    )
+    return _replace_calls(sql, lambda c: f"{c.fn}({c.arg}) filter (where ({condition}))")
 
 
 def flag_sql(fact: Fact | str, flag: str) -> str:
@@ -108,7 +106,7 @@ def rows_sql(fact: Fact, flag: Flag) -> str:
     """How many of the fact's rows in scope satisfy a flag."""
     if fact.mart:
         return f"sum({quote(measure(flag.name, ROWS))})"
-    return f"count(*) filter (where coalesce(({flag.sql}), false))"
+    return f"count(*) filter (where ({flag.sql}))"
 
 
 # ---------------------------------------------------------------------------------- scope

@@ -131,6 +131,11 @@ class Fact:
         """What a KPI over the fact aggregates: its mart, or its rows."""
         return self.mart or self.rows
 
+    @property
+    def cells(self) -> str | None:
+        """The mart of prebuilt cells of the fact's cell KPIs (schedule adherence), if a mart."""
+        return f"{self.mart}_cells" if self.mart else None
+
     def suspects(self) -> list[Flag]:
         return [f for f in self.flags.values() if f.suspect]
 

@@ -73,35 +73,56 @@ def count_column(fact: str, flag: str) -> str:
 
 @dataclass(eq=False)
 class Group:
-    """One CTE of the query: the sides that read the same fact by the same date (and cells)."""
+    """One CTE of the query: the sides that read the same fact by the same date (and cells:
+    built per query, or read from the fact's prebuilt cells when `prebuilt`)."""
 
     name: str
     fact: str
     date: str
     cell: tuple[str, ...]
     measures: dict[str, str]  # output column → aggregate over the fact's relation in scope
+    prebuilt: bool = False
 
 
-def _groups(kpis: list[ResolvedKpi]) -> tuple[list[Group], dict[tuple[str, str], Group]]:
+def is_count(part: Part) -> bool:
+    """A side that counts its flag's rows (its value is its row count)."""
+    return part.sql.replace(" ", "") == "count(*)"
+
+
+def needs_rows(part: Part) -> bool:
+    """Whether a side needs its flag's row count besides its value: a sum over a condition (it
+    is 0 over no row, unknown over rows without the value). A count is its own row count, and a
+    side over reporting rows is unknown exactly when no row reports it."""
+    return not is_count(part) and not load().facts[part.fact].flags[part.flag].reports
+
+
+def _groups(
+    kpis: list[ResolvedKpi], scope_dims: set[str], grouped: bool, counted: set[tuple[str, str]]
+) -> tuple[list[Group], dict[tuple[str, str], Group]]:
+    """The query's CTEs. `counted`: (fact, flag) of the suspect and watched flags to count."""
     reg = load()
     groups: dict[tuple, Group] = {}
     side_group: dict[tuple[str, str], Group] = {}
     for rk in kpis:
+        # cells prebuilt in the fact's cells mart serve a scope that needs no finer dimension
+        prebuilt = bool(rk.cell) and scope_dims <= set(rk.cell)
         for side, part in rk.sides:
-            key = (part.fact, part.date, rk.cell)
+            key = (part.fact, part.date, rk.cell, prebuilt)
             if key not in groups:
-                g = Group(f"g{len(groups)}", part.fact, part.date, rk.cell, {})
+                g = Group(f"g{len(groups)}", part.fact, part.date, rk.cell, {}, prebuilt)
                 fact = reg.facts[part.fact]
-                g.measures[f"{g.name}__rows"] = rows_sql(fact, fact.flags["all"])
+                if grouped:  # a group with no row of any of a KPI's facts is not a row of it
+                    g.measures[f"{g.name}__rows"] = rows_sql(fact, fact.flags["all"])
                 for flag in [*fact.suspects(), *fact.watched()]:
-                    g.measures[f"{g.name}{count_column(fact.name, flag.name)}"] = rows_sql(
-                        fact, flag
-                    )
+                    if (fact.name, flag.name) in counted:
+                        name = f"{g.name}{count_column(fact.name, flag.name)}"
+                        g.measures[name] = rows_sql(fact, flag)
                 groups[key] = g
             g = groups[key]
             flag = reg.facts[part.fact].flags[part.flag]
             g.measures[f"{rk.id}__{side}"] = _cell_side(part, rk) if rk.cell else side_sql(part)
-            g.measures[f"{rk.id}__{side}_rows"] = rows_sql(reg.facts[part.fact], flag)
+            if needs_rows(part):
+                g.measures[f"{rk.id}__{side}_rows"] = rows_sql(reg.facts[part.fact], flag)
             side_group[(rk.id, side)] = g
     return list(groups.values()), side_group
 
@@ -121,27 +142,36 @@ def _cte(g: Group, n_windows: int, by: tuple[str, ...], grain: str | None, filte
     where = scope_where(fact, g.date, filters, windows=n_windows)
     by_cols = [quote(d) for d in by]
     keys = ", ".join(["_window", "_period", *by_cols])
-    measures = ", ".join(f"{sql} as {quote(name)}" for name, sql in g.measures.items())
-    if not g.cell:
+    # each distinct aggregate once (sides share flags and sums), then named per side
+    distinct = {sql: f"_m{i}" for i, sql in enumerate(dict.fromkeys(g.measures.values()))}
+    aggregates = ", ".join(f"{sql} as {alias}" for sql, alias in distinct.items())
+    named = ", ".join(f"{distinct[sql]} as {quote(name)}" for name, sql in g.measures.items())
+    if not g.cell or g.prebuilt:
+        relation = fact.cells if g.prebuilt else fact.relation
         prefix = ", ".join([f"{window} as _window", f"{period} as _period", *by_cols])
-        return f"""
-    select {prefix}, {measures}
-    from {quote(fact.relation)}
-    where {where}
-    group by all"""
-    # cells: sum every pre-summed column the measures read per cell, then aggregate the cells
-    inner_cols = [*by_cols] + [quote(c) for c in g.cell if c not in by]
-    used = sorted(set(re.findall(r'"([a-z0-9_]+__[a-z0-9_]+)"', " ".join(g.measures.values()))))
-    inner_sums = ", ".join(f"sum({quote(c)}) as {quote(c)}" for c in used)
-    return f"""
-    select {keys}, {measures}
-    from (
-        select {window} as _window, {period} as _period, {", ".join(inner_cols)}, {inner_sums}
-        from {quote(fact.relation)}
+        source = f"""
+        select {prefix}, {aggregates}
+        from {quote(relation)}
         where {where}
-        group by all
-    )
-    group by all"""
+        group by all"""
+    else:
+        # cells: sum every pre-summed column the measures read per cell, then aggregate them
+        inner_cols = [*by_cols] + [quote(c) for c in g.cell if c not in by]
+        used = sorted(set(re.findall(r'"([a-z0-9_]+__[a-z0-9_]+)"', " ".join(distinct))))
+        inner_sums = ", ".join(f"sum({quote(c)}) as {quote(c)}" for c in used)
+        source = f"""
+        select {keys}, {aggregates}
+        from (
+            select {window} as _window, {period} as _period, {", ".join(inner_cols)}, {inner_sums}
+            from {quote(fact.relation)}
+            where {where}
+            group by all
+        )
+        group by all"""
+    return f"""
+    select {keys}, {named}
+    from ({source}
+    )"""
 
 
 def _days_expr(n_windows: int, grain: str | None) -> str:
@@ -160,12 +190,20 @@ def _days_expr(n_windows: int, grain: str | None) -> str:
 
 def _effective(rk: ResolvedKpi, side: str, part: Part) -> str:
     """A side's value: 0 when no row meets a condition flag, unknown when no row reports it."""
-    flag = load().facts[part.fact].flags[part.flag]
-    empty = "null" if flag.reports else "0"
     name = quote(f"{rk.id}__{side}")
-    return (
-        f"case when coalesce({quote(f'{rk.id}__{side}_rows')}, 0) = 0 then {empty} else {name} end"
-    )
+    if load().facts[part.fact].flags[part.flag].reports:
+        return name
+    if is_count(part):
+        return f"coalesce({name}, 0)"
+    rows = quote(f"{rk.id}__{side}_rows")
+    return f"case when coalesce({rows}, 0) = 0 then 0 else {name} end"
+
+
+def _rows(rk: ResolvedKpi, side: str, part: Part | None) -> str:
+    """A side's row count as a column (NULL when the side does not need one)."""
+    if part is None or not needs_rows(part):
+        return "cast(null as bigint)"
+    return quote(f"{rk.id}__{side}_rows")
 
 
 def _counts(rk: ResolvedKpi, groups: list[Group], counts: list[str]) -> str:
@@ -186,15 +224,14 @@ def _select(rk: ResolvedKpi, key_list: str, grouped: bool, groups: list[Group], 
     den = _effective(rk, "den", rk.denominator) if rk.denominator else "cast(null as double)"
     value = re.sub(r"\bnumerator\b", f"({num})", rk.kpi.value)
     value = re.sub(r"\bdenominator\b", f"({den})", value)
-    den_rows = quote(f"{rk.id}__den_rows") if rk.denominator else "cast(null as bigint)"
     present = " or ".join(f"coalesce({quote(g.name + '__rows')}, 0) > 0" for g in groups)
     where = f"\n    where {present}" if grouped else ""
     return f"""    select '{rk.id}' as metric, {key_list}, days,
         cast({value} as double) as value,
         cast({num} as double) as numerator,
         cast({den} as double) as denominator,
-        cast({quote(f"{rk.id}__num_rows")} as bigint) as numerator_rows,
-        cast({den_rows} as bigint) as denominator_rows{_counts(rk, groups, counts)}
+        cast({_rows(rk, "num", rk.numerator)} as bigint) as numerator_rows,
+        cast({_rows(rk, "den", rk.denominator)} as bigint) as denominator_rows{_counts(rk, groups, counts)}
     from joined{where}"""
 
 
@@ -204,9 +241,13 @@ def kpi_sql(
     by: tuple[str, ...],
     grain: str | None,
     filters: dict[str, tuple[str, ...]],
+    counted: set[tuple[str, str]] = frozenset(),
 ) -> str:
-    """The query computing `kpis`; parameters: $start_i/$end_i per window, $as_of, $f_<dim>."""
-    groups, side_group = _groups(kpis)
+    """The query computing `kpis`; parameters: $start_i/$end_i per window, $as_of, $f_<dim>.
+    `counted`: (fact, flag) of the suspect and watched flags whose rows in scope to count too
+    (columns _n__<fact>__<flag>)."""
+    grouped = bool(by) or grain is not None
+    groups, side_group = _groups(kpis, set(by) | set(filters), grouped, set(counted))
     ctes = [(g, _cte(g, n_windows, by, grain, filters)) for g in groups]
     key_cols = ["_window", "_period", *[quote(d) for d in by]]
     key_list = ", ".join(key_cols)
@@ -230,7 +271,6 @@ def kpi_sql(
         }
     )
     measure_cols = ", ".join(f"{g.name}.{quote(c)}" for g in groups for c in g.measures)
-    grouped = bool(by) or grain is not None
     selects = []
     for rk in kpis:
         mine = list(dict.fromkeys(side_group[(rk.id, s)] for s, _ in rk.sides))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from pipelines.contract import Kpi, Part, load
-from pipelines.metrics import ResolvedKpi, count_column
+from pipelines.metrics import ResolvedKpi, count_column, is_count, needs_rows
 
 
 def _missing(x) -> bool:
@@ -17,19 +17,25 @@ def _no_rows(part: Part) -> str:
     return f"no {load().facts[part.fact].flags[part.flag].label} in this scope"
 
 
+def _side_reason(part: Part, value, rows) -> str:
+    """Why a side is 0 or unknown: no row of its flag in scope, or rows that sum to 0 (or hold
+    no value)."""
+    if needs_rows(part):
+        no_rows = _missing(rows) or rows == 0
+    else:  # a count is its own row count; a side over reporting rows is unknown without any
+        no_rows = _missing(value) or (is_count(part) and value == 0)
+    if no_rows:
+        return _no_rows(part)
+    return f"{part.label} is {'unknown' if _missing(value) else '0'} in this scope"
+
+
 def null_reason(rk: ResolvedKpi, num, den, num_rows, den_rows) -> str:
     """Why a computed KPI row has no value: its denominator is 0 or unknown, or its numerator is
     unknown (no row in scope reports it)."""
-    if rk.denominator is not None:
-        part = rk.denominator
-        if _missing(den) or den == 0:
-            if _missing(den_rows) or den_rows == 0:
-                return _no_rows(part)
-            return f"{part.label} is {'unknown' if _missing(den) else '0'} in this scope"
+    if rk.denominator is not None and (_missing(den) or den == 0):
+        return _side_reason(rk.denominator, den, den_rows)
     if _missing(num):
-        if _missing(num_rows) or num_rows == 0:
-            return _no_rows(rk.numerator)
-        return f"{rk.numerator.label} is unknown in this scope"
+        return _side_reason(rk.numerator, num, num_rows)
     return "undefined in this scope"
 
 

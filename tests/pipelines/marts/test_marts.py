@@ -5,7 +5,7 @@ import pytest
 
 from pipelines import Engine
 from pipelines.contract import load
-from pipelines.marts import HERE, mart_sql, row_relation_sql
+from pipelines.marts import HERE, cell_kpis, cells_sql, mart_sql, row_relation_sql
 from pipelines.staging import quote
 from tests.conftest import ROOT
 
@@ -22,6 +22,8 @@ def test_every_sql_file_and_generated_mart_states_its_grain_in_the_first_line():
         assert row_relation_sql(fact).startswith("-- grain: one row per "), fact.name
         if fact.mart:
             assert mart_sql(fact).startswith("-- grain: one row per "), fact.name
+        if cells_sql(fact):
+            assert cells_sql(fact).startswith("-- grain: one row per "), fact.name
 
 
 def test_every_sql_file_is_a_fact_or_dim_product():
@@ -56,6 +58,8 @@ def test_no_mart_has_two_rows_for_one_value_of_its_declared_grain(sample):
         if fact.mart:
             assert _duplicates(cur, fact.mart, fact.grain) == 0, (fact.mart, fact.grain)
             checked += cur.execute(f"select count(*) from {quote(fact.mart)}").fetchone()[0]
+        for k in cell_kpis(fact):
+            assert _duplicates(cur, fact.cells, k.cell) == 0, (fact.cells, k.cell)
     assert checked > 1000  # the sample plant fills the marts
 
 
