@@ -151,6 +151,7 @@ class Results:
     pandas_table_s: dict[str, float] = field(default_factory=dict)
     load_avg: list[tuple[float, float, float]] = field(default_factory=list)
     availability: list[str] = field(default_factory=list)
+    not_split: dict[str, str] = field(default_factory=dict)  # KPIs n/a for the query's scope
     profile: dict = field(default_factory=dict)
     upload: dict = field(default_factory=dict)
     total_s: float = 0.0
@@ -314,6 +315,8 @@ def run_duckdb(res: Results, store_dir: Path, args) -> pd.DataFrame:
     unavailable = df.loc[~df["available"].astype(bool), "metric"].unique().tolist()
     res.availability = unavailable
     res.n_kpis = df["metric"].nunique()
+    not_split = df[df["reason"].fillna("").str.startswith("not split")]
+    res.not_split = dict(zip(not_split["metric"], not_split["reason"], strict=True))
 
     # for reference: the same period without the plant filter (every plant)
     every = KpiQuery.make(start=q.start, end=q.end)
@@ -587,6 +590,13 @@ def render(res: Results) -> str:
     ]
     if res.availability:
         lines += [f"Unavailable KPIs (missing input columns): {', '.join(res.availability)}.", ""]
+    if res.not_split:
+        reasons = sorted(set(res.not_split.values()))
+        lines += [
+            f"n/a for the query's scope (spec §2.7), so not computed: "
+            f"{', '.join(res.not_split)} ({'; '.join(reasons)}).",
+            "",
+        ]
     if res.mismatches:
         lines += [
             "### Cross-check differences",
