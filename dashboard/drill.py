@@ -42,6 +42,27 @@ def chart(fig, key: str, dim: str | None = None, **kw) -> None:
         state.drill(dim, str(value), source=key, selection=points)
 
 
+def numbers(rb: views.RowsBehind) -> None:
+    """The KPI's value, numerator and denominator, why it is n/a, and its data problems."""
+    if not rb.available:
+        st.info(f"{rb.label} is not available: needs {', '.join(rb.missing)}.")
+    elif rb.value is None and rb.reason:
+        st.info(
+            f"{rb.label} is n/a here: {fmt.plain(rb.reason)}.", icon=":material/filter_alt_off:"
+        )
+    num = fmt.compact(rb.numerator) if rb.numerator is not None else fmt.NA
+    parts = [
+        f"**{rb.label} = {fmt.value(rb.value, rb.unit)}**",
+        f"numerator: {rb.numerator_label} = **{num}**",
+    ]
+    if rb.denominator_label:
+        den = fmt.compact(rb.denominator) if rb.denominator is not None else fmt.NA
+        parts.append(f"denominator: {rb.denominator_label} = **{den}**")
+    st.markdown(" · ".join(parts))
+    for flag in rb.flags:
+        st.markdown(f":violet-badge[:material/report: Data problem] {fmt.plain(flag)}")
+
+
 def rows_behind_panel(engine: Engine, q: KpiQuery, metrics: list[str], key: str) -> None:
     """Choose a KPI → its numerator, denominator and the input rows in scope, with a download."""
     kpis = load().kpis
@@ -58,24 +79,7 @@ def rows_behind_panel(engine: Engine, q: KpiQuery, metrics: list[str], key: str)
     if metric is None:
         return
     rb: views.RowsBehind = state.get("rows_behind", q, metric=metric, limit=SHOWN_ROWS)
-    if not rb.available:
-        st.info(f"{rb.label} is not available: needs {', '.join(rb.missing)}.")
-    elif rb.value is None and rb.reason:
-        st.info(
-            f"{rb.label} is n/a here: {fmt.plain(rb.reason)}.", icon=":material/filter_alt_off:"
-        )
-    unit = rb.unit
-    num = fmt.compact(rb.numerator) if rb.numerator is not None else fmt.NA
-    parts = [
-        f"**{rb.label} = {fmt.value(rb.value, unit)}**",
-        f"numerator: {rb.numerator_label} = **{num}**",
-    ]
-    if rb.denominator_label:
-        den = fmt.compact(rb.denominator) if rb.denominator is not None else fmt.NA
-        parts.append(f"denominator: {rb.denominator_label} = **{den}**")
-    st.markdown(" · ".join(parts))
-    for flag in rb.flags:
-        st.markdown(f":violet-badge[:material/report: Data problem] {fmt.plain(flag)}")
+    numbers(rb)
     st.caption(kpis[metric].description)
     for i, s in enumerate(rb.sets):
         shown = len(s.frame)

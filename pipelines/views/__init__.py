@@ -230,39 +230,13 @@ def kpi_summary(
     plants, lines = _scope(q, "plant"), _scope(q, "line")
     rows = []
     for k in kpis:
-        cur = current.get(k.id) or {}
-        prev = previous.get(k.id) or {}
-        value, before = _num(cur.get("value")), _num(prev.get("value"))
-        flags = list(cur.get("flags") or [])
-        # a delta from or to a value that cannot be true means nothing
-        comparable = not flags and not prev.get("flags")
-        delta = value - before if comparable and None not in (value, before) else None
         resolved = targets.resolve(k, plants, lines)
-        variant = engine.resolve(k) or k
+        card = _card(k, current.get(k.id) or {}, previous.get(k.id) or {}, resolved)
         periods, spark, flagged = sparks.get(k.id, ([], [], []))
+        variant = engine.resolve(k) or k
         rows.append(
-            {
-                "metric": k.id,
-                "label": k.label,
-                "area": k.area,
-                "unit": cur.get("unit", k.unit),
-                "direction": k.direction,
-                "description": k.description,
-                "standard": k.standard,
-                "value": value,
-                "previous": before,
-                "delta": delta,
-                "delta_good": None if not delta else (delta > 0) == (k.direction == "higher"),
-                "target": resolved.value,
-                "target_source": resolved.source,
-                "at_risk_band": resolved.at_risk_band,
-                "status": judged(value, flags, resolved.value, k.direction, resolved.at_risk_band),
-                "available": bool(cur.get("available", False)),
-                "missing": list(cur.get("missing") or []),
-                "reason": cur.get("reason") if value is None else None,
-                "flags": flags,
-                "numerator": _num(cur.get("numerator")),
-                "denominator": _num(cur.get("denominator")),
+            card
+            | {
                 "numerator_label": variant.numerator.label,
                 "denominator_label": variant.denominator.label if variant.denominator else None,
                 "spark": spark,
@@ -271,6 +245,38 @@ def kpi_summary(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _card(k: Kpi, cur: dict, prev: dict, resolved) -> dict:
+    """A KPI card's numbers: value, delta against the previous period, target and status."""
+    value, before = _num(cur.get("value")), _num(prev.get("value"))
+    flags = list(cur.get("flags") or [])
+    # a delta from or to a value that cannot be true means nothing
+    comparable = not flags and not prev.get("flags")
+    delta = value - before if comparable and None not in (value, before) else None
+    return {
+        "metric": k.id,
+        "label": k.label,
+        "area": k.area,
+        "unit": cur.get("unit", k.unit),
+        "direction": k.direction,
+        "description": k.description,
+        "standard": k.standard,
+        "value": value,
+        "previous": before,
+        "delta": delta,
+        "delta_good": None if not delta else (delta > 0) == (k.direction == "higher"),
+        "target": resolved.value,
+        "target_source": resolved.source,
+        "at_risk_band": resolved.at_risk_band,
+        "status": judged(value, flags, resolved.value, k.direction, resolved.at_risk_band),
+        "available": bool(cur.get("available", False)),
+        "missing": list(cur.get("missing") or []),
+        "reason": cur.get("reason") if value is None else None,
+        "flags": flags,
+        "numerator": _num(cur.get("numerator")),
+        "denominator": _num(cur.get("denominator")),
+    }
 
 
 def _sparks(series: pd.DataFrame) -> dict[str, tuple[list, list[float], list[bool]]]:
