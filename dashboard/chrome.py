@@ -115,8 +115,8 @@ def scope_text(engine: Engine, q: KpiQuery) -> str:
     parts = [fmt.period(q.start, q.end)]
     for dim in state.FILTERS.values():
         values = q.filter_dict.get(dim.name)
-        if values:
-            shown = [dim.value_labels.get(v, v) for v in values]
+        if values:  # values come from the data: shown as plain text
+            shown = [fmt.plain(dim.value_labels.get(v, v)) for v in values]
             parts.append(", ".join(shown[:3]) + (f" +{len(shown) - 3}" if len(shown) > 3 else ""))
     return " · ".join(parts)
 

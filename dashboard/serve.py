@@ -8,6 +8,7 @@ does not wait for them.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 from pathlib import Path
@@ -25,7 +26,25 @@ def warm_engine() -> None:
         state.shared_engine()
 
 
+def settle_paths() -> None:
+    """Run from the repository root whatever the working directory, so Streamlit reads the
+    repository's .streamlit/config.toml (127.0.0.1, no tracebacks, no unescaped exports…); a
+    relative ANDON_STORE / ANDON_TARGETS keeps meaning the path it named where it was started."""
+    for var in ("ANDON_STORE", "ANDON_TARGETS"):
+        if os.environ.get(var):
+            os.environ[var] = str(Path(os.environ[var]).resolve())
+    os.environ.setdefault("ANDON_STORE", str(ROOT / "data"))
+    os.chdir(ROOT)
+
+
+def streamlit_args(args: list[str]) -> list[str]:
+    """The options for `streamlit run`: the caller's, bound to 127.0.0.1 unless it says where."""
+    given = any(a.startswith("--server.address") for a in args)
+    return [*args] if given else ["--server.address=127.0.0.1", *args]
+
+
 def main() -> int:
+    settle_paths()
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     # imports first, in this thread: importing streamlit, pandas and plotly from two threads at
@@ -35,7 +54,7 @@ def main() -> int:
     from dashboard import cards, charts, state  # noqa: F401
 
     threading.Thread(target=warm_engine, name="andon-warm", daemon=True).start()
-    sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
+    sys.argv = ["streamlit", "run", str(APP), *streamlit_args(sys.argv[1:])]
     return cli.main()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -114,6 +115,7 @@ def _csv_files(paths: list[Path]) -> list[Path]:
 
 
 def _print_ingested(name: str, r) -> None:
+    name = printable(name)
     if r.duplicate_of:
         print(f"{name}: already ingested as batch {r.duplicate_of} (same content); skipped")
         return
@@ -125,7 +127,7 @@ def _print_ingested(name: str, r) -> None:
         print(f"    {n:>8} × {reason}")
     if r.rows_rejected:
         print(f"    rejected rows with line, column, value and reason: {r.rejects_csv}")
-    for text in unrecognised_notes(r.unrecognised):
+    for text in [*r.notes, *unrecognised_notes(r.unrecognised)]:
         print(f"    note: {text}")
 
 
@@ -151,7 +153,7 @@ def cmd_ingest(args) -> int:
         try:
             r = store.ingest(f)
         except InputError as e:
-            print(f"error: {e}", file=sys.stderr)
+            print(f"error: {printable(e)}", file=sys.stderr)
             failed += 1
             continue
         _print_ingested(f.name, r)
@@ -175,7 +177,7 @@ def _ingest_with_mapping(args) -> int:
                 r = ingest_upload(store, prepared)
                 notes = prepared.raw.notes + prepared.report.notes
         except InputError as e:
-            print(f"error: {e}", file=sys.stderr)
+            print(f"error: {printable(e)}", file=sys.stderr)
             failed += 1
             continue
         _print_ingested(f.name, r)
@@ -286,12 +288,20 @@ def _print_csv(records, keys: list[str]) -> None:
         w.writerow([neutralise(c) for c in cells])
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(value) -> str:
+    """Text from the data for a terminal: control characters (escape sequences …) as '?'."""
+    return _CONTROL.sub("?", str(value))
+
+
 def _print_table(q, records, keys: list[str]) -> None:
-    scope = ", ".join(f"{d} = {' | '.join(v)}" for d, v in q.filters)
+    scope = ", ".join(f"{d} = {' | '.join(map(printable, v))}" for d, v in q.filters)
     print(f"KPIs {q.start} … {q.end}, as of {q.as_of}" + (f"; {scope}" if scope else ""))
     width = max([len(str(row["label"])) for _, row in records] + [10])
     for rec, row in records:
-        key = "  ".join("" if rec[k] is None else str(rec[k]) for k in keys)
+        key = "  ".join("" if rec[k] is None else printable(rec[k]) for k in keys)
         text = _fmt(rec["value"], rec["unit"])
         if rec["value"] is None:
             text = f"n/a — {rec['reason']}"
@@ -307,7 +317,7 @@ def cmd_batches(args) -> int:
     for b in batches:
         m = b.manifest
         print(
-            f"{b.id}  {m['table']:<20} {m['source_file']}  {m['created_at']}  "
+            f"{b.id}  {m['table']:<20} {printable(m['source_file'])}  {m['created_at']}  "
             f"{m['rows_accepted']} accepted, {m['rows_rejected']} rejected"
         )
     return 0
@@ -329,10 +339,10 @@ def main(argv: list[str] | None = None) -> int:
             "delete": cmd_delete,
         }[args.command](args)
     except UsageError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {printable(e)}", file=sys.stderr)
         return 2
     except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {printable(e)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0

@@ -49,8 +49,8 @@ def _typed_expr(col: Column, raw: str) -> str:
         if col.values:
             return canonical_sql(col, raw)
         return raw
-    if col.type == "number":
-        return f"try_cast({raw} as double)"
+    if col.type == "number":  # finite only: NaN, ±inf and overflowing literals are rejected
+        return f"case when isfinite(try_cast({raw} as double)) then try_cast({raw} as double) end"
     if col.type == "date":
         return f"coalesce(try_cast({raw} as date), try_cast(try_cast({raw} as timestamp) as date))"
     return f"try_cast({raw} as timestamp)"
@@ -119,12 +119,11 @@ def staging_sql(
         raw = quote(name + "__raw")
         typed = quote(name)
         if col.type in TYPE_REASON:
-            checks.append(
-                (
-                    f"{raw} is not null and {typed} is null",
-                    _error(name, raw, sql_str(TYPE_REASON[col.type])),
-                )
-            )
+            reason = sql_str(TYPE_REASON[col.type])
+            if col.type == "number":  # NaN, inf, 1e309 … cast to a double but are no numbers
+                reason = f"case when try_cast({raw} as double) is null then {reason} else 'not a finite number' end"
+            checks.append((f"{raw} is not null and {typed} is null", _error(name, raw, reason)))
+
         if col.required:
             checks.append(
                 (f"{raw} is null", _error(name, "null", sql_str("required value is missing")))

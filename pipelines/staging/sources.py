@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -29,12 +30,18 @@ SOURCE_LINE = "_source_line"
 EXTRAS = "_extras"
 OWN_COLUMNS = (SOURCE_LINE, EXTRAS)
 
+# Names Andon keeps for its own columns (_line, _batch, _errors, <column>__raw …): a user column
+# named so is renamed on the way in (user_<name>), so no value of a file can steer partitioning,
+# batch order, line numbers or error lists.
+RESERVED = re.compile(r"^_|__|^$")
+
 
 @dataclass
 class Source:
     path: Path
     table: str
-    header: list[str]  # normalised names, in file order
+    header: list[str]  # normalised names, in file order (user columns with a reserved name renamed)
+    renamed: dict[str, str] = field(default_factory=dict)  # new name → name in the file
 
     @property
     def canonical(self) -> list[str]:
@@ -109,8 +116,10 @@ def read_header(path: Path) -> list[str]:
     return names
 
 
-def open_source(path: Path, table: str | None = None) -> Source:
-    """Check a canonical CSV's header against the contract; refuse it if required columns lack."""
+def open_source(path: Path, table: str | None = None, own_columns: bool = False) -> Source:
+    """Check a canonical CSV's header against the contract; refuse it if required columns lack.
+    `own_columns`: the file was written by Andon (pipelines.uploads), so its `_source_line` and
+    `_extras` columns are Andon's own; in any other file they are user columns like the rest."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
@@ -126,7 +135,28 @@ def open_source(path: Path, table: str | None = None) -> Source:
         for g in missing_groups:
             parts.append("needs one of the columns: " + ", ".join(g))
         raise InputError(f"{path.name} ({table}): " + "; ".join(parts))
-    return Source(path=path, table=table, header=header)
+    safe, renamed = safe_names(header, t, own_columns)
+    return Source(path=path, table=table, header=safe, renamed=renamed)
+
+
+def safe_names(header: list[str], table, own_columns: bool) -> tuple[list[str], dict[str, str]]:
+    """The header with every user column whose name is reserved for Andon (a leading or double
+    underscore, or no name) renamed `user_<name>` (unique), and {new name: name in the file}.
+    Andon's own `_source_line` / `_extras` are kept only in a file Andon wrote (`own_columns`)."""
+    taken = set(header) | set(table.columns)
+    out, renamed = [], {}
+    for name in header:
+        if not RESERVED.search(name) or (own_columns and name in OWN_COLUMNS):
+            out.append(name)
+            continue
+        base = "user_" + (re.sub(r"_+", "_", name).strip("_") or "column")
+        new, i = base, 2
+        while new in taken:
+            new, i = f"{base}_{i}", i + 1
+        taken.add(new)
+        renamed[new] = name
+        out.append(new)
+    return out, renamed
 
 
 def file_sha256(path: Path) -> str:

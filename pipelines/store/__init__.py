@@ -12,10 +12,14 @@ docs/architecture.md.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +64,7 @@ class IngestResult:
     rejects_csv: Path | None = None
     # {column: [[value, rows], …]}: values kept as written that are none of the allowed values
     unrecognised: dict[str, list] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # e.g. a user column renamed on the way in
 
 
 class Store:
@@ -67,6 +72,10 @@ class Store:
 
     def __init__(self, root: Path | str = DEFAULT_STORE):
         self.root = Path(root)
+        key = str(self.root.resolve())
+        if key not in _SWEPT:  # once per process: what a crashed writer left behind
+            _SWEPT.add(key)
+            self.sweep()
 
     @property
     def batches_dir(self) -> Path:
@@ -100,11 +109,17 @@ class Store:
         return [f for b in batches if b.table == table for f in b.data_files]
 
     def delete(self, batch_id: str) -> None:
-        """Roll back a batch: it disappears from readers in one rename."""
+        """Roll back a batch: it disappears from readers in one rename (under its content's
+        lock, so an ingest of the same content waits and then writes it anew)."""
         src = self.batches_dir / _checked_id(batch_id)
-        if not src.is_dir():
-            raise InputError(f"no such batch: {batch_id}")
-        _remove(self.root, src)
+        try:
+            m = json.loads((src / MANIFEST).read_text())
+        except (OSError, ValueError):
+            raise InputError(f"no such batch: {batch_id}") from None
+        with self.content_lock(m["table"], m.get("sha256", "")):
+            if not src.is_dir():
+                raise InputError(f"no such batch: {batch_id}")
+            _remove(self.root, src)
 
     def find_by_hash(self, table: str, sha256: str) -> Batch | None:
         for b in self.batches():
@@ -133,79 +148,79 @@ class Store:
         """Validate a source and write it as a batch: shared at once, or private (visible only
         to whoever holds its id, see `private_batch`) until `publish`.
 
+        A shared file whose content is already a batch of the table is not ingested twice. The
+        check and the write hold the content's lock (`content_lock`), so two ingests of one file
+        at once give one batch, and "already ingested" is never said of a batch being deleted.
+
         `extra_rejects` (line, column, value, reason) are problems found before the canonical
         CSV was written (pipelines.uploads: rows of the original file that could not be split);
         they join the batch's rejects and counts."""
         sha256 = sha256 or file_sha256(source.path)
-        same = self.find_by_hash(source.table, sha256)
-        if same is not None and not private:
-            m = same.manifest
-            return IngestResult(
-                batch_id=same.id,
-                table=source.table,
-                source=source_name,
-                rows_read=m["rows_read"],
-                rows_accepted=m["rows_accepted"],
-                rows_rejected=m["rows_rejected"],
-                duplicate_of=same.id,
-                unrecognised=m.get("unrecognised_values", {}),
-            )
-        con = duckdb.connect(
-            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-        )
-        con.execute("set enable_progress_bar = false")
+        write = {"mapping": mapping, "private": private, "extra_rejects": extra_rejects}
+        if private:
+            return self._write(source, source_name, sha256, **write)
+        with self.content_lock(source.table, sha256):
+            same = self.find_by_hash(source.table, sha256)
+            if same is not None:
+                result = _result(same.manifest, same.id, source_name)
+                result.duplicate_of = same.id
+                return result
+            return self._write(source, source_name, sha256, **write)
+
+    def _write(self, source, source_name, sha256, mapping, private, extra_rejects) -> IngestResult:
+        """Write the batch under .tmp (holding the folder's lock, so a sweep never takes a batch
+        being written for an orphan), then rename it into place in one step."""
         now = datetime.now(UTC)
         batch_id = f"{now:%Y%m%dT%H%M%S%f}Z-{source.table}-{sha256[:8]}"
         tmp = self.root / ".tmp" / f"{batch_id}.{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
+        target = self.private_dir if private else self.batches_dir
         try:
-            stats = write_batch_files(con, source, tmp, batch_id, extra_rejects=extra_rejects)
-            manifest = {
-                "id": batch_id,
-                "table": source.table,
-                "source_file": source_name,
-                "sha256": sha256,
-                "created_at": now.isoformat(timespec="seconds"),
-                "rows_read": stats["accepted"] + stats["rejected"],
-                "rows_accepted": stats["accepted"],
-                "rows_rejected": stats["rejected"],
-                "columns": source.header,
-                "extra_columns": source.extra,
-                "columns_with_values": stats["columns_with_values"],
-                "top_reasons": stats["top_reasons"],
-                "unrecognised_values": stats["unrecognised_values"],
-                "mapping": mapping,
-            }
-            if not private:
-                manifest["replaced_rows"] = self.count_replaced(source.table, tmp)
-            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-            target = self.private_dir if private else self.batches_dir
-            target.mkdir(parents=True, exist_ok=True)
-            os.rename(tmp, target / batch_id)
-        except duckdb.Error as e:
-            # a file DuckDB cannot read at all: one line for the user, nothing half-written
+            with _held(tmp):
+                con = _connect()
+                try:
+                    stats = write_batch_files(con, source, tmp, batch_id, extra_rejects)
+                finally:
+                    con.close()
+                manifest = _manifest(source, source_name, sha256, batch_id, now, stats, mapping)
+                if not private:
+                    manifest["replaced_rows"] = self.count_replaced(source.table, tmp)
+                (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+                target.mkdir(parents=True, exist_ok=True)
+                os.rename(tmp, target / batch_id)
+        except (duckdb.Error, OSError) as e:
+            # nothing half-written is left, and the user gets one line
             shutil.rmtree(tmp, ignore_errors=True)
-            msg = str(e).strip().splitlines()[0]
-            raise InputError(f"{source_name}: cannot read as CSV: {msg}") from None
+            raise _write_error(e, source_name, self.root) from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        finally:
-            con.close()
-        return IngestResult(
-            batch_id=batch_id,
-            table=source.table,
-            source=source_name,
-            rows_read=manifest["rows_read"],
-            rows_accepted=stats["accepted"],
-            rows_rejected=stats["rejected"],
-            replaced_rows=manifest.get("replaced_rows", 0),
-            top_reasons=[tuple(r) for r in stats["top_reasons"]],
-            unrecognised=stats["unrecognised_values"],
-            rejects_csv=(self.private_dir if private else self.batches_dir)
-            / batch_id
-            / "rejects.csv",
-        )
+        result = _result(manifest, batch_id, source_name)
+        result.notes = renamed_notes(source.renamed)
+        result.rejects_csv = target / batch_id / "rejects.csv"
+        return result
+
+    # ------------------------------------------------------------------ locks and sweeps
+
+    def content_lock(self, table: str, sha256: str):
+        """An exclusive lock for one content of one table, across processes (flock: released by
+        the kernel when its holder ends, so a crashed process cannot leave it held). Ingest,
+        publish and delete of the same content take it in turn."""
+        stripe = int(sha256[:8], 16) % LOCK_STRIPES if sha256 else 0
+        return _locked(self.root / ".locks" / f"{table}-{stripe:02d}.lock")
+
+    def sweep(self) -> list[str]:
+        """Remove what a crashed process left: batch folders under .tmp no live writer holds,
+        and anything in .trash. Returns the names removed."""
+        removed = []
+        for d in _entries(self.root / ".tmp"):
+            if _orphan(d):
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(d.name)
+        for d in _entries(self.root / ".trash"):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d.name)
+        return removed
 
     # ------------------------------------------------------------------ private batches
 
@@ -223,30 +238,23 @@ class Store:
         return Batch(id=batch_id, path=path, manifest=manifest)
 
     def publish(self, batch_id: str) -> IngestResult:
-        """Make a private batch shared, in one rename. A file already published (same table and
-        content) is not published twice: the private copy is discarded and the result says so."""
+        """Make a private batch shared, in one rename, under its content's lock. A file already
+        published (same table and content) is not published twice: the private copy is
+        discarded and the result says so."""
         batch = self.private_batch(batch_id)
         m = batch.manifest
-        same = self.find_by_hash(m["table"], m["sha256"])
-        result = IngestResult(
-            batch_id=batch_id,
-            table=m["table"],
-            source=m["source_file"],
-            rows_read=m["rows_read"],
-            rows_accepted=m["rows_accepted"],
-            rows_rejected=m["rows_rejected"],
-            top_reasons=[tuple(r) for r in m["top_reasons"]],
-            unrecognised=m.get("unrecognised_values", {}),
-        )
-        if same is not None:
-            self.discard(batch_id)
-            result.batch_id, result.duplicate_of = same.id, same.id
-            return result
-        m["replaced_rows"] = result.replaced_rows = self.count_replaced(m["table"], batch.path)
-        m["published_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-        (batch.path / MANIFEST).write_text(json.dumps(m, indent=2, ensure_ascii=False))
-        self.batches_dir.mkdir(parents=True, exist_ok=True)
-        os.rename(batch.path, self.batches_dir / batch_id)
+        with self.content_lock(m["table"], m["sha256"]):
+            result = _result(m, batch_id, m["source_file"])
+            same = self.find_by_hash(m["table"], m["sha256"])
+            if same is not None:
+                self.discard(batch_id)
+                result.batch_id, result.duplicate_of = same.id, same.id
+                return result
+            m["replaced_rows"] = result.replaced_rows = self.count_replaced(m["table"], batch.path)
+            m["published_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            (batch.path / MANIFEST).write_text(json.dumps(m, indent=2, ensure_ascii=False))
+            self.batches_dir.mkdir(parents=True, exist_ok=True)
+            os.rename(batch.path, self.batches_dir / batch_id)
         result.rejects_csv = self.batches_dir / batch_id / "rejects.csv"
         return result
 
@@ -274,6 +282,118 @@ class Store:
             ).fetchone()[0]
         finally:
             con.close()
+
+
+LOCK_STRIPES = 64  # content locks: one file per stripe of content hashes, not one per content
+_SWEPT: set[str] = set()  # the stores this process has swept
+
+
+def _result(m: dict, batch_id: str, source_name: str) -> IngestResult:
+    """An IngestResult from a batch manifest."""
+    return IngestResult(
+        batch_id=batch_id,
+        table=m["table"],
+        source=source_name,
+        rows_read=m["rows_read"],
+        rows_accepted=m["rows_accepted"],
+        rows_rejected=m["rows_rejected"],
+        replaced_rows=m.get("replaced_rows", 0),
+        top_reasons=[tuple(r) for r in m.get("top_reasons", [])],
+        unrecognised=m.get("unrecognised_values", {}),
+    )
+
+
+def _manifest(source: Source, source_name: str, sha256: str, batch_id: str, now, stats, mapping):
+    return {
+        "id": batch_id,
+        "table": source.table,
+        "source_file": source_name,
+        "sha256": sha256,
+        "created_at": now.isoformat(timespec="seconds"),
+        "rows_read": stats["accepted"] + stats["rejected"],
+        "rows_accepted": stats["accepted"],
+        "rows_rejected": stats["rejected"],
+        "columns": source.header,
+        "extra_columns": source.extra,
+        "columns_with_values": stats["columns_with_values"],
+        "top_reasons": stats["top_reasons"],
+        "unrecognised_values": stats["unrecognised_values"],
+        "renamed_columns": source.renamed,
+        "mapping": mapping,
+    }
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
+    con.execute("set enable_progress_bar = false")
+    return con
+
+
+def _write_error(e: Exception, source_name: str, root: Path) -> InputError:
+    """One line for a batch that could not be written; the store is unchanged."""
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    full = getattr(e, "errno", None) == errno.ENOSPC or "No space left" in str(e)
+    if full:
+        return InputError(
+            f"{source_name}: not ingested, the disk of {root} is full; nothing changed"
+        )
+    if isinstance(e, OSError):
+        return InputError(f"{source_name}: not ingested ({e.strerror or text}); nothing changed")
+    return InputError(f"{source_name}: cannot read as CSV: {text}")
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on `path` (created if needed) for the block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+@contextlib.contextmanager
+def _held(folder: Path) -> Iterator[None]:
+    """Hold a folder being written (a flock on the folder itself; it survives its rename)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _orphan(folder: Path) -> bool:
+    """True for a folder under .tmp that no live process holds (its writer crashed)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _entries(folder: Path) -> list[Path]:
+    try:
+        return [p for p in folder.iterdir() if p.is_dir()]
+    except OSError:
+        return []
+
+
+def renamed_notes(renamed: dict[str, str]) -> list[str]:
+    return [
+        f"column {old!r} renamed {new!r} (names starting with '_' or holding '__' are Andon's own)"
+        for new, old in renamed.items()
+    ]
 
 
 def _checked_id(batch_id: str) -> str:

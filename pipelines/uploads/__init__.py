@@ -195,7 +195,7 @@ def ingest_upload(
             f"{prepared.raw.original_name}: map a column to the required "
             f"{', '.join(missing)} before ingesting"
         )
-    source = open_source(prepared.csv_path, prepared.table)
+    source = open_source(prepared.csv_path, prepared.table, own_columns=True)
     return store.ingest_source(
         source,
         source_name=source_name or prepared.raw.original_name,

@@ -24,7 +24,8 @@ CANONICAL = """
 
 def test_source_line_becomes_the_line_of_accepted_and_rejected_rows(tmp_path):
     src = write_csvs(tmp_path / "in", inventory_snapshots=CANONICAL)
-    source = open_source(src / "inventory_snapshots.csv")
+    # a file Andon wrote itself (pipelines.uploads): its own columns count as such
+    source = open_source(src / "inventory_snapshots.csv", own_columns=True)
     assert source.extra == [] and source.kept == ["_extras"] and source.has_source_line
     store = Store(tmp_path / "store")
     r = store.ingest_source(source, "stock.csv")
@@ -49,9 +50,22 @@ def test_source_line_becomes_the_line_of_accepted_and_rejected_rows(tmp_path):
 def test_source_line_in_the_staging_path(tmp_path):
     src = write_csvs(tmp_path / "in", inventory_snapshots=CANONICAL)
     con = duckdb.connect()
-    stage(open_source(src / "inventory_snapshots.csv"), con, "staged")
+    stage(open_source(src / "inventory_snapshots.csv", own_columns=True), con, "staged")
     got = con.execute("select _line, _errors is null from staged order by _line").fetchall()
     assert got == [(10, True), (14, False), (17, False)]  # 17 repeats the key of 10
+
+
+def test_a_users_own_source_line_column_cannot_forge_line_numbers(tmp_path):
+    # the same file from a user (CLI ingest): `_source_line` is a user column like any other,
+    # renamed on the way in; the lines are the file's own (header = line 1)
+    src = write_csvs(tmp_path / "in", inventory_snapshots=CANONICAL)
+    r = Store(tmp_path / "store").ingest(src / "inventory_snapshots.csv")
+    assert "column '_source_line' renamed 'user_source_line'" in r.notes[0]
+    batch = Store(tmp_path / "store").batches()[0]
+    rows = duckdb.sql(
+        f"select _line, user_source_line from read_parquet('{batch.data_files[0]}')"
+    ).fetchall()
+    assert rows == [(2, "10")]
 
 
 def test_extra_rejects_join_the_batch(tmp_path):
@@ -65,7 +79,7 @@ def test_extra_rejects_join_the_batch(tmp_path):
     )
     store = Store(tmp_path / "store")
     r = store.ingest_source(
-        open_source(src / "inventory_snapshots.csv"),
+        open_source(src / "inventory_snapshots.csv", own_columns=True),
         "x.csv",
         extra_rejects=[(3, None, "2024-03-01;C", "row has 2 fields, the header has 3")],
     )
