@@ -391,7 +391,10 @@ def _entries(folder: Path) -> list[Path]:
 
 def renamed_notes(renamed: dict[str, str]) -> list[str]:
     return [
-        f"column {old!r} renamed {new!r} (names starting with '_' or holding '__' are Andon's own)"
+        f"an unnamed column named {new!r}"
+        if not old
+        else f"column {old!r} renamed {new!r} (names starting with '_' or holding '__' are "
+        "Andon's own)"
         for new, old in renamed.items()
     ]
 

@@ -12,7 +12,6 @@ from pipelines.contract import load
 from pipelines.staging import quote, staging_sql, unrecognised_sql
 from pipelines.staging.sources import (
     SOURCE_LINE,
-    InputError,
     Source,
     latest_scan,
     read_csv_sql,
@@ -90,16 +89,13 @@ def write_batch_files(
     con.execute(f"create temp view raw as select {line} as _line, * from {read}")
     sql = staging_sql(table, "raw", source.canonical, source.kept, key_check=False)
     parts = out / "parts"
-    try:
-        con.execute(
-            f"copy (select *, {sql_literal(batch_id)} as _batch, _errors is null as _ok "
-            f"from ({sql})) to {_lit(parts)} "
-            f"(format parquet, compression zstd, partition_by (_ok), "
-            f"write_partition_columns false)"
-        )
-    except duckdb.Error as e:
-        msg = str(e).strip().splitlines()[0]
-        raise InputError(f"{source.path.name}: cannot read as CSV: {msg}") from None
+    # (a DuckDB error here, an unreadable file or a full disk, is told to the user by the store)
+    con.execute(
+        f"copy (select *, {sql_literal(batch_id)} as _batch, _errors is null as _ok "
+        f"from ({sql})) to {_lit(parts)} "
+        f"(format parquet, compression zstd, partition_by (_ok), "
+        f"write_partition_columns false)"
+    )
     has_ok = any((parts / "_ok=true").glob("*.parquet"))
     has_bad = any((parts / "_ok=false").glob("*.parquet"))
     canonical = list(table.columns)
