@@ -4,6 +4,9 @@ Nothing here touches SQL: the file is decoded and split in Python (DuckDB in thi
 no `encodings` and no `excel` extension offline), and every quirk that changes what was read is
 written into `RawFile.notes` in one plain sentence. Rows that cannot be split cleanly (a ragged
 row, an unterminated quote) are not dropped: they are kept as `problems` with their line and text.
+
+A workbook is checked before openpyxl opens it: what its zip inflates to is bounded (by the sizes
+it declares, ANDON_XLSX_MAX_MB, and by a checked read of every part).
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import csv
 import hashlib
 import io
 import itertools
+import os
 import re
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -26,7 +31,6 @@ from typing import NamedTuple
 from pipelines.staging.sources import MAX_COLUMNS, MAX_LINE_CHARS, InputError
 
 MAX_BYTES = 200 * 1024 * 1024  # the dashboard's upload limit (.streamlit/config.toml)
-MAX_XLSX_UNCOMPRESSED = 2 * 1024 * 1024 * 1024  # a zip bomb guard for workbooks
 MAX_RAW_TEXT = 2000  # characters of a problem row kept for the report
 SAMPLE_CHARS = 64 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -498,21 +502,98 @@ def round_datetime(v: datetime) -> datetime:
     return v.replace(microsecond=0) + timedelta(milliseconds=ms)
 
 
+# ------------------------------------------------------------------------------- XLSX: the zip
+
+XLSX_MAX_MB_ENV = "ANDON_XLSX_MAX_MB"
+XLSX_MAX_MB = 300  # the default bound on what a workbook may inflate to (each part and in all)
+_CHUNK = 1024 * 1024
+_COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # all that Excel writes
+
+
+def xlsx_limit() -> int:
+    """The most a workbook may inflate to, in bytes: ANDON_XLSX_MAX_MB megabytes (default 300),
+    for each of its parts and for all of them together. A setting that is not a positive number
+    counts as the default."""
+    try:
+        mb = float(os.environ.get(XLSX_MAX_MB_ENV, XLSX_MAX_MB))
+    except ValueError:
+        mb = XLSX_MAX_MB
+    if not 0 < mb < float("inf"):
+        mb = XLSX_MAX_MB
+    return int(mb * 1_000_000)
+
+
+def _size_text(n: int) -> str:
+    if n >= 1e9:
+        return f"{n / 1e9:.1f} GB"
+    return f"{n / 1e6:.0f} MB" if n >= 1e7 else f"{n / 1e6:.1f} MB"
+
+
+def _check_zip(path: Path, name: str) -> None:
+    """Refuse, before openpyxl opens it, a file that is not the zip of a workbook, a workbook
+    that would inflate past `xlsx_limit()` (judged by the sizes its zip declares: nothing is
+    inflated to find out), and a part whose data is not what its header declares.
+
+    Every part is read once through zipfile's reader, which stops at the part's declared size and
+    checks the CRC there: a part that would inflate further (a lying header) is refused after at
+    most its declared size. openpyxl reads through the same reader, so what it parses is bounded
+    by the declared sizes as well."""
+    try:
+        z = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise UploadError(f"{name}: not a valid .xlsx workbook ({e})") from None
+    with z:
+        infos = z.infolist()
+        if "xl/workbook.xml" not in {i.filename for i in infos}:
+            raise UploadError(f"{name}: a zip archive but not an Excel .xlsx workbook")
+        _check_declared(infos, name)
+        for info in infos:
+            _verify_part(z, info, name)
+
+
+def _check_declared(infos: list[zipfile.ZipInfo], name: str) -> None:
+    """The declared sizes against the limit (the total bounds every part), and the methods."""
+    limit = xlsx_limit()
+    total = sum(i.file_size for i in infos)
+    if total > limit:
+        raise UploadError(
+            f"{name}: the workbook expands to {_size_text(total)} (more than the "
+            f"{limit / 1e6:g} MB limit); save the sheet as CSV"
+        )
+    for i in infos:
+        if i.flag_bits & 0x1:
+            raise UploadError(f"{name}: the workbook is encrypted; save it without a password")
+        if i.compress_type not in _COMPRESSIONS:
+            raise UploadError(
+                f"{name}: not a valid .xlsx workbook (the part {i.filename!r} uses compression "
+                f"method {i.compress_type}, which Excel never writes)"
+            )
+
+
+def _verify_part(z: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> None:
+    """Inflate one part, a chunk at a time, up to its declared size; refuse it when its data do
+    not match the CRC (it inflates to more, or other, than its header declares)."""
+    if info.is_dir():
+        return
+    try:
+        with z.open(info) as f:
+            while f.read(_CHUNK):
+                pass
+    except zipfile.BadZipFile as e:
+        raise UploadError(
+            f"{name}: the part {info.filename!r} does not inflate to what the zip declares "
+            f"({e}): a damaged or forged workbook; save the sheet as CSV"
+        ) from None
+    except (zlib.error, EOFError, OSError, RuntimeError, NotImplementedError, ValueError) as e:
+        raise UploadError(
+            f"{name}: the part {info.filename!r} is damaged ({type(e).__name__}: {str(e)[:200]})"
+        ) from None
+
+
 def _read_xlsx(path: Path, name: str, sheet: str | None) -> RawFile:
     import openpyxl
 
-    try:
-        with zipfile.ZipFile(path) as z:
-            total = sum(i.file_size for i in z.infolist())
-            names = set(z.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise UploadError(f"{name}: not a valid .xlsx workbook ({e})") from None
-    if "xl/workbook.xml" not in names:
-        raise UploadError(f"{name}: a zip archive but not an Excel .xlsx workbook")
-    if total > MAX_XLSX_UNCOMPRESSED:
-        raise UploadError(
-            f"{name}: the workbook expands to {total / 1e9:.1f} GB; save the sheet as CSV"
-        )
+    _check_zip(path, name)  # before openpyxl sees a byte of it
     # a file object, not the path: openpyxl would judge a path by its extension, and uploads are
     # stored under names of our own
     fh = open(path, "rb")  # noqa: SIM115 (read-only workbooks read lazily; closed below)
