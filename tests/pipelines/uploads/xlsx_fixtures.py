@@ -1,5 +1,9 @@
-"""Workbooks for "Excel with care", built at test time: zip bombs, small on disk. A zip is
-written byte by byte (`zip_of`) to declare any size.
+"""Workbooks for "Excel with care", built at test time: formulas without a computed value, merged
+cells, zip bombs. Each is small enough to check by hand (the bombs are small on disk).
+
+openpyxl writes a formula without a computed value (it does not calculate), which is how the
+formula workbooks get theirs; a part can also be replaced by hand-written XML (`with_sheet`), and
+a zip can be written byte by byte (`zip_of`) to declare any size.
 """
 
 from __future__ import annotations
@@ -7,9 +11,11 @@ from __future__ import annotations
 import struct
 import zipfile
 import zlib
+from datetime import datetime
 from io import BytesIO
 
 SHEET = "xl/worksheets/sheet1.xml"
+RUNS_HEADER = ["plant", "line", "product", "start_time", "end_time", "produced_qty", "scrap_qty"]
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 
@@ -19,7 +25,68 @@ def save(wb) -> bytes:
     return buf.getvalue()
 
 
+def runs_with_formulas() -> bytes:
+    """Six runs on rows 2-7; good_qty (column H) is 100 - scrap, except on rows 4 and 6 where it
+    is the formula =F-G, saved without a computed value."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Runs"
+    ws.append([*RUNS_HEADER, "good_qty"])
+    for r in range(2, 8):
+        good = f"=F{r}-G{r}" if r in (4, 6) else 100 - r
+        ws.append(
+            ["Lyon", "L1", "X-100", datetime(2024, 3, r, 6), datetime(2024, 3, r, 14), 100, r, good]
+        )
+    return save(wb)
+
+
+def merged_plants() -> bytes:
+    """A title merged over A1:G1, the header on row 2, six runs on rows 3-8: the plant merged down
+    A3:A5 ('Lyon') and A6:A7 ('Paris'); on row 8 the line is merged across B8:C8 ('L2')."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Runs"
+    ws["A1"] = "Production report"
+    ws.merge_cells("A1:G1")
+    ws.append(RUNS_HEADER)  # row 2
+    for r in range(3, 9):
+        ws.append([None, "L1", "X-100", datetime(2024, 3, r, 6), datetime(2024, 3, r, 14), 100, 1])
+    ws["A3"], ws["A6"] = "Lyon", "Paris"
+    ws.merge_cells("A3:A5")
+    ws.merge_cells("A6:A7")
+    ws["A8"], ws["B8"], ws["C8"] = "Lyon", "L2", None
+    ws.merge_cells("B8:C8")
+    return save(wb)
+
+
+def with_sheet(sheet_data: str, after: str = "", prefix: str = "") -> bytes:
+    """A one-sheet workbook whose sheet XML is written by hand: `sheet_data` inside <sheetData>,
+    `after` behind it (e.g. <mergeCells>); `prefix` ('x') writes every tag as <x:...>."""
+    import openpyxl
+
+    p = f"{prefix}:" if prefix else ""
+    xmlns = f"xmlns:{prefix}" if prefix else "xmlns"
+    xml = f'<{p}worksheet {xmlns}="{MAIN}"><{p}sheetData>{sheet_data}</{p}sheetData>{after}</{p}worksheet>'
+    return rezip(save(openpyxl.Workbook()), {SHEET: xml.encode()})
+
+
 # --------------------------------------------------------------------------------- zips by hand
+
+
+def rezip(xlsx: bytes, replace: dict[str, bytes]) -> bytes:
+    """The workbook with the content of some parts replaced."""
+    out = BytesIO()
+    with (
+        zipfile.ZipFile(BytesIO(xlsx)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z,
+    ):
+        for info in src.infolist():
+            z.writestr(info.filename, replace.get(info.filename, src.read(info)))
+    return out.getvalue()
 
 
 def deflate(data: bytes) -> bytes:
