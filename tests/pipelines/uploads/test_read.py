@@ -3,7 +3,8 @@
 import pytest
 
 from pipelines.uploads import UploadError, read_upload
-from pipelines.uploads.read import MAX_COLUMNS, number_text
+from pipelines.uploads.read import MAX_COLUMNS
+from pipelines.uploads.xlsx import number_text
 from tests.pipelines.uploads import fixtures
 
 

@@ -10,8 +10,8 @@ import openpyxl
 import pytest
 
 from pipelines.store import Store
-from pipelines.uploads import UploadError, ingest_upload, prepare_upload, read, read_upload
-from pipelines.uploads.read import XLSX_MAX_MB_ENV, xlsx_limit
+from pipelines.uploads import UploadError, ingest_upload, prepare_upload, read_upload, xlsx
+from pipelines.uploads.xlsx import XLSX_MAX_MB_ENV, xlsx_limit
 from tests.pipelines.uploads import fixtures, xlsx_fixtures
 
 RECALCULATE = "open and save the workbook in Excel, or export it as CSV"
@@ -307,7 +307,7 @@ def test_tags_cut_between_two_chunks_of_the_sheet_are_still_found(tmp_path, monk
         "plants.xlsx": write(tmp_path, xlsx_fixtures.merged_plants(), "plants.xlsx"),
     }
     whole = {name: read_upload(path, name) for name, path in paths.items()}
-    monkeypatch.setattr(read, "_CHUNK", chunk)
+    monkeypatch.setattr(xlsx, "_CHUNK", chunk)
     for name, path in paths.items():
         raw = read_upload(path, name)
         assert (raw.rows, raw.problems, raw.notes) == (
