@@ -84,10 +84,20 @@ def sync_uploads(files) -> list[up.Upload]:
             recs[f.file_id] = receive(f)
     for fid in list(recs):
         rec = recs[fid]
+        if rec.batch_id is not None and not (store().private_dir / rec.batch_id).is_dir():
+            forget_batch(rec)
         if fid not in present and rec.batch_id is None and not rec.messages:
             rec.cleanup()
             del recs[fid]
     return list(recs.values())
+
+
+def forget_batch(rec: up.Upload) -> None:
+    """The private batch is gone: kept past the session timeout, another server's start swept it
+    (pipelines/store/sweep.py)."""
+    state.drop_private(rec.batch_id)
+    rec.batch_id = rec.result = rec.already = None
+    rec.messages.append(("warning", "The validated rows expired and were removed: validate again."))
 
 
 # -------------------------------------------------------------------------------- actions

@@ -350,3 +350,17 @@ def test_dropping_a_session_removes_its_files_and_its_private_batch(monkeypatch,
     assert not session_dir.exists()
     assert andon_dirs(own_tmp) == []
     assert not (store / ".private" / batch_id).exists()
+
+
+def test_a_private_batch_swept_meanwhile_asks_to_validate_again(monkeypatch, store):
+    at = upload(app(monkeypatch, store), "messy.csv", MESSY)
+    button(at, "Validate").click().run()
+    [batch_id] = at.session_state["_andon_session_files"].private
+    Store(store).discard(batch_id)  # as another server's start sweeps an old one
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any("validate again" in w.value for w in at.warning)
+    assert at.session_state["_andon_session_files"].private == []
+    button(at, "Validate").click().run()
+    assert metrics(at)["Rows accepted"] == "2"
