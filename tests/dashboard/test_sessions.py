@@ -5,8 +5,10 @@ run when the dashboard's shared engine is first created."""
 
 from __future__ import annotations
 
+import gc
 import os
 import time
+import weakref
 
 from dashboard import state
 from dashboard.sessions import Watcher, poll_seconds
@@ -103,6 +105,40 @@ def test_a_real_session_folder_and_private_batch_go_when_the_session_ends(
     assert not files.dir.exists()
     assert andon_dirs(own_tmp) == [] and andon_dirs(own_tmp, "andon-session-") == []
     assert not (Store(store).private_dir / batch_id).exists()
+
+
+class EndedAppSession:
+    """An AppSession as the watcher finds it: disconnected, holding the session state."""
+
+    def __init__(self, session_state):
+        self.session_state = session_state
+
+    def shutdown(self):
+        pass
+
+
+def test_an_ended_sessions_rows_are_freed_without_the_garbage_collector(
+    monkeypatch, tmp_path, own_tmp
+):
+    from tests.dashboard.fixtures import FULL, make_store
+
+    at = upload(app(monkeypatch, make_store(tmp_path, FULL)), "messy.csv", MESSY)
+    button(at, "Validate").click().run()
+    [rec] = at.session_state["_andon_uploads"].values()
+    rows = weakref.ref(rec.prepared.raw)
+    del rec
+    w = Watcher(alive=lambda sid: False)
+    session = EndedAppSession(at._session_state._state)  # the real SessionState of the test
+    w.watch("s", at.session_state["_andon_session_files"].release, app_session=session)
+    gc.collect()
+    gc.disable()  # freed by the watcher, not whenever the collector comes by
+    try:
+        assert rows() is not None
+        w.poll()
+        w.poll()
+        assert rows() is None
+    finally:
+        gc.enable()
 
 
 def test_the_poll_interval_comes_from_the_environment(monkeypatch):
