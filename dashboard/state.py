@@ -7,9 +7,11 @@ Filters live in st.session_state under the keys below; the sidebar widgets bind 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 import weakref
 from dataclasses import dataclass
@@ -18,12 +20,15 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import sessions
 from pipelines import Engine, KpiQuery, views
 from pipelines.contract import load as load_registry
 from pipelines.store import Store
+from pipelines.store.sweep import sweep_store, sweep_temp, ttl_hours
 from pipelines.views.targets import Targets, load_targets
 
 ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("andon.dashboard.state")
 
 # -------------------------------------------------------------------------------- filter keys
 
@@ -80,7 +85,28 @@ def targets_path() -> Path:
 
 @st.cache_resource(show_spinner=False)
 def _engine(path: str) -> Engine:
+    sweep_once(path)
     return Engine.from_store(path)
+
+
+_swept: set[str] = set()
+_sweep_lock = threading.Lock()
+
+
+def sweep_once(store: str) -> None:
+    """Remove what a crashed server left (pipelines/store/sweep.py): the temp folder once per
+    process, each store once per process. A failure is logged, never shown."""
+    with _sweep_lock:
+        todo = [k for k in ("temp", store) if k not in _swept]
+        _swept.update(todo)
+    for key in todo:
+        try:
+            removed = sweep_temp() if key == "temp" else sweep_store(key)
+        except Exception:
+            log.exception("sweeping %s failed", key)
+            continue
+        if removed:
+            log.info("swept %d leftover(s) older than %s h: %s", len(removed), ttl_hours(), removed)
 
 
 def shared_engine() -> Engine:
@@ -120,16 +146,24 @@ SESSION_ENGINE = "_andon_session_engine"
 
 
 class SessionFiles:
-    """What one browser session owns: a temporary folder for its uploaded files and the ids of its
-    private (unpublished) batches. Both are removed when the session ends (its state is dropped),
-    so nothing of an abandoned upload lingers. Lives in st.session_state only, never in a module
-    global or a shared cache."""
+    """What one browser session owns: a temporary folder (`andon-session-*`) for its uploaded
+    files and their canonical CSVs (`andon-upload-*` inside it), and the ids of its private
+    (unpublished) batches. Lives in st.session_state only, never in a module global or a shared
+    cache. All of it is removed when the session ends: by dashboard.sessions, at most
+    server.disconnectedSessionTTL + two polls after the tab closed; else by the finalizer, when
+    the session state is freed, or when the process exits; else by the next start's sweep."""
 
     def __init__(self, store_root: Path):
         self.dir = Path(tempfile.mkdtemp(prefix="andon-session-"))
         self.store_root = Path(store_root)
         self.private: list[str] = []
         self._finalizer = weakref.finalize(self, _release, self.dir, self.store_root, self.private)
+        # the finalizer holds the folder, the store and the list, never this object
+        sessions.watch_current_session(self._finalizer)
+
+    @property
+    def released(self) -> bool:
+        return not self._finalizer.alive
 
     def release(self) -> None:
         self._finalizer()
@@ -146,7 +180,7 @@ def _release(folder: Path, store_root: Path, private: list[str]) -> None:
 
 def session_files() -> SessionFiles:
     files = st.session_state.get(SESSION_FILES)
-    if files is None or files.store_root != store_path():
+    if files is None or files.released or files.store_root != store_path():
         files = SessionFiles(store_path())
         st.session_state[SESSION_FILES] = files
     return files

@@ -42,7 +42,14 @@ class Upload:
     messages: list[tuple[str, str]] = field(default_factory=list)  # (kind, text) to show once
     editor_version: int = 0  # bumped when the table or sheet changes: resets the editor
 
+    def replace(self, new: PreparedUpload) -> None:
+        """Use `new` from now on; the folder of the one it replaces is removed at once."""
+        old, self.prepared = self.prepared, new
+        if old is not None and old is not new:
+            old.cleanup()
+
     def cleanup(self) -> None:
+        """Remove the upload's files (its canonical CSV's folder and the saved file)."""
         if self.prepared is not None:
             self.prepared.cleanup()
         if self.path is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -16,6 +17,22 @@ def write_csvs(folder: Path, **tables: str) -> Path:
     for name, text in tables.items():
         (folder / f"{name}.csv").write_text(textwrap.dedent(text).strip() + "\n")
     return folder
+
+
+@pytest.fixture
+def own_tmp(tmp_path, monkeypatch) -> Path:
+    """This test's own system temp folder (TMPDIR and tempfile.tempdir), so that the andon-*
+    folders counted in it are the test's own."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def andon_dirs(root: Path, prefix: str = "andon-upload-") -> list[Path]:
+    """The folders named prefix* anywhere under root."""
+    return sorted(p for p in root.rglob(f"{prefix}*") if p.is_dir())
 
 
 @pytest.fixture

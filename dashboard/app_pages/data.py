@@ -63,8 +63,11 @@ def receive(f) -> up.Upload:
     rec = up.Upload(file_id=f.file_id, name=f.name, path=None, size=f.size)
     try:
         up.check_size(f.size, limit_mb(), f.name)
-        rec.path = up.save_upload(state.session_files().dir, f.getvalue(), f.name)
-        rec.prepared = prepare_upload(rec.path, f.name, presets_dir=presets_dir(state.store_path()))
+        folder = state.session_files().dir
+        rec.path = up.save_upload(folder, f.getvalue(), f.name)
+        rec.prepared = prepare_upload(
+            rec.path, f.name, presets_dir=presets_dir(state.store_path()), tmp_dir=folder
+        )
     except Exception as e:
         rec.error = friendly(e, "reading the file")
     return rec
@@ -81,10 +84,20 @@ def sync_uploads(files) -> list[up.Upload]:
             recs[f.file_id] = receive(f)
     for fid in list(recs):
         rec = recs[fid]
+        if rec.batch_id is not None and not (store().private_dir / rec.batch_id).is_dir():
+            forget_batch(rec)
         if fid not in present and rec.batch_id is None and not rec.messages:
             rec.cleanup()
             del recs[fid]
     return list(recs.values())
+
+
+def forget_batch(rec: up.Upload) -> None:
+    """The private batch is gone: kept past the session timeout, another server's start swept it
+    (pipelines/store/sweep.py)."""
+    state.drop_private(rec.batch_id)
+    rec.batch_id = rec.result = rec.already = None
+    rec.messages.append(("warning", "The validated rows expired and were removed: validate again."))
 
 
 # -------------------------------------------------------------------------------- actions
@@ -101,19 +114,27 @@ def _drop_batch(rec: up.Upload) -> None:
     rec.already = None
 
 
+def _switch(rec: up.Upload, new, what: str) -> None:
+    """Use the upload's new canonical CSV: the replaced one's folder goes at once, and the
+    validated batch (made from the replaced one) is discarded."""
+    rec.replace(new)
+    try:
+        _drop_batch(rec)
+    except Exception as e:
+        rec.messages.append(("error", friendly(e, what)))
+
+
 def set_table(fid: str) -> None:
     rec = records()[fid]
     table = st.session_state.get(f"table-{fid}")
     if rec.prepared is None or table == rec.prepared.table:
         return
     try:
-        new = prepare_upload(rec.path, rec.name, table=table)
+        new = prepare_upload(rec.path, rec.name, table=table, tmp_dir=state.session_files().dir)
     except Exception as e:
         rec.messages.append(("error", friendly(e, "mapping the file")))
         return
-    _drop_batch(rec)
-    rec.prepared.cleanup()
-    rec.prepared = new
+    _switch(rec, new, "mapping the file")
     rec.editor_version += 1
 
 
@@ -122,24 +143,26 @@ def set_sheet(fid: str) -> None:
     sheet = st.session_state.get(f"sheet-{fid}")
     try:
         new = prepare_upload(
-            rec.path, rec.name, sheet=sheet, presets_dir=presets_dir(state.store_path())
+            rec.path,
+            rec.name,
+            sheet=sheet,
+            presets_dir=presets_dir(state.store_path()),
+            tmp_dir=state.session_files().dir,
         )
     except Exception as e:
         rec.messages.append(("error", friendly(e, "reading the sheet")))
         return
-    _drop_batch(rec)
-    rec.prepared.cleanup()
-    rec.prepared = new
+    _switch(rec, new, "reading the sheet")
     rec.editor_version += 1
 
 
 def remap(rec: up.Upload, mapping) -> None:
     try:
-        rec.prepared = rec.prepared.remap(mapping)
+        new = rec.prepared.remap(mapping)
     except Exception as e:
         rec.messages.append(("error", friendly(e, "applying the mapping")))
         return
-    _drop_batch(rec)  # the validated batch no longer matches the mapping
+    _switch(rec, new, "applying the mapping")  # the validated batch no longer matches
 
 
 def validate(fid: str) -> None:

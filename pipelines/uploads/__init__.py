@@ -8,13 +8,16 @@
     prepared.cleanup()
 
 The file's own name is display text only: the file is read from `path`, and the canonical CSV
-is written into a private temporary folder under a fixed name.
+is written into a private temporary folder (`andon-upload-*`, under `tmp_dir` or the system temp
+folder) under a fixed name. Each PreparedUpload owns its folder: `cleanup()` removes it, and so
+does dropping the object (a finalizer) or leaving the interpreter; `remap` writes a new one.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,6 +81,12 @@ class PreparedUpload:
     preset: Path | None = None  # the preset applied automatically, if any
     notes: list[str] = field(default_factory=list)
     _workdir: Path | None = None
+    _remove: weakref.finalize | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._workdir is not None:
+            # the folder goes with the object at the latest (also at interpreter exit)
+            self._remove = weakref.finalize(self, shutil.rmtree, self._workdir, True)
 
     @property
     def table(self) -> str:
@@ -88,29 +97,48 @@ class PreparedUpload:
         return self.mapping.missing_required()
 
     def remap(self, mapping: Mapping) -> PreparedUpload:
-        """The same file under an edited mapping (reuses the rows read; rewrites the CSV)."""
+        """The same file under an edited mapping: the rows already read, a new canonical CSV in
+        a new folder next to this one. This one stays intact (also when the remap fails); the
+        caller cleans up whichever it no longer uses."""
         _check_signature(self.raw, mapping)
-        report = to_canonical_csv(self.raw, mapping, self.csv_path)
+        tmp_dir = self._workdir.parent if self._workdir is not None else None
+        workdir, csv_path, report = _write_canonical(self.raw, mapping, tmp_dir)
         return PreparedUpload(
             raw=self.raw,
             proposals=self.proposals,
             mapping=mapping,
-            csv_path=self.csv_path,
+            csv_path=csv_path,
             report=report,
             preset=None,
             notes=[],
-            _workdir=self._workdir,
+            _workdir=workdir,
         )
 
     def cleanup(self) -> None:
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
+        """Remove the canonical CSV's folder (once; later calls do nothing)."""
+        if self._remove is not None:
+            self._remove()
 
     def __enter__(self) -> PreparedUpload:
         return self
 
     def __exit__(self, *exc) -> None:
         self.cleanup()
+
+
+def _write_canonical(
+    raw: RawFile, mapping: Mapping, tmp_dir: Path | str | None
+) -> tuple[Path, Path, ConversionReport]:
+    """Write the canonical CSV into a new private folder: (folder, CSV, report). Nothing is left
+    behind when it fails."""
+    workdir = Path(tempfile.mkdtemp(prefix="andon-upload-", dir=tmp_dir))
+    try:
+        csv_path = workdir / f"{mapping.table}.csv"
+        report = to_canonical_csv(raw, mapping, csv_path)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+    return workdir, csv_path, report
 
 
 def _check_signature(raw: RawFile, mapping: Mapping) -> None:
@@ -131,9 +159,11 @@ def prepare_upload(
     mapping: Mapping | None = None,
     presets_dir: Path | str | None = None,
     sheet: str | None = None,
+    tmp_dir: Path | str | None = None,
 ) -> PreparedUpload:
     """Read the file, propose a table and a mapping (a saved preset for the same header wins),
-    and write its canonical CSV into a private temporary folder."""
+    and write its canonical CSV into a private temporary folder (created in `tmp_dir`, default
+    the system temp folder)."""
     raw = read_upload(Path(path), original_name, sheet=sheet)
     proposals = score_tables(raw.header)
     notes: list[str] = []
@@ -153,13 +183,7 @@ def prepare_upload(
                 notes.append("applied the saved mapping for these columns")
         if mapping is None:
             mapping = propose_mapping(raw, table or proposals[0][0])
-    workdir = Path(tempfile.mkdtemp(prefix="andon-upload-"))
-    try:
-        csv_path = workdir / f"{mapping.table}.csv"
-        report = to_canonical_csv(raw, mapping, csv_path)
-    except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise
+    workdir, csv_path, report = _write_canonical(raw, mapping, tmp_dir)
     return PreparedUpload(
         raw=raw,
         proposals=proposals,

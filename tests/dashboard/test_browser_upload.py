@@ -7,11 +7,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from pathlib import Path
 
 import pytest
 
 from dashboard.devserver import CHROMIUM, serve
+from tests.conftest import andon_dirs
 from tests.dashboard.fixtures import FULL, make_store
 
 pytestmark = [
@@ -168,3 +170,49 @@ def test_a_file_of_another_type_gets_a_plain_message_even_with_markdown_in_its_n
         expect(page.get_by_test_id("stException")).to_have_count(0)
     finally:
         ctx.close()
+
+
+@pytest.fixture
+def quick_server(store, tmp_path):
+    """A server with its own temp folder that drops a closed tab's session after 1 s (Streamlit's
+    server.disconnectedSessionTTL) and checks its sessions every 0.2 s: (server, temp folder)."""
+    tmp = tmp_path / "server-tmp"
+    tmp.mkdir()
+    env = {
+        "ANDON_TARGETS": str(store / "no-targets.csv"),
+        "TMPDIR": str(tmp),
+        "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "1",
+        "ANDON_SESSION_POLL_S": "0.2",
+    }
+    with serve(store, tmp_path / "streamlit.log", env=env) as srv:
+        yield srv, tmp
+
+
+def wait_until(condition, timeout_s: float = WAIT / 1000) -> bool:
+    """Whether `condition()` became true before the timeout (checked every 0.1 s)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_closing_the_tab_removes_the_session_files_and_its_private_batch(
+    browser, quick_server, store, messy_file
+):
+    server, tmp = quick_server
+    private = store / ".private"
+    ctx, page = new_page(browser)
+    try:
+        upload_and_validate(page, server.url, messy_file)
+        [session_dir] = andon_dirs(tmp, "andon-session-")
+        assert len(andon_dirs(tmp)) == 1 and len(list(private.iterdir())) == 1
+        # the tab stays open for many polls: nothing of a live session is touched
+        page.get_by_role("link", name="Overview").click()
+        expect(otd(page)).not_to_have_text(SHARED_OTD)  # read from the private batch
+        assert session_dir.is_dir() and len(list(private.iterdir())) == 1
+    finally:
+        ctx.close()
+    assert wait_until(lambda: not session_dir.exists() and not list(private.iterdir()))
+    assert andon_dirs(tmp) == [] and andon_dirs(tmp, "andon-session-") == []

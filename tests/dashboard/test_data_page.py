@@ -4,6 +4,7 @@ malformed file gets a one-line error and the app keeps working. Also the page's 
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from dashboard import format as fmt
 from dashboard import uploads as up
 from pipelines.store import Store
 from pipelines.uploads import UploadError, prepare_upload
+from tests.conftest import andon_dirs
 from tests.dashboard.fixtures import FULL, make_store
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py")
@@ -257,3 +259,108 @@ def test_unrecognised_values_are_listed_after_validation_and_in_the_batch_list(m
     assert not at.exception, at.exception
     batches = up.batch_rows(Store(store))
     assert batches["unrecognised values"].iloc[0] == "status: unavailable (2), on hold (1)"
+
+
+# ------------------------------------------------------------------------- nothing left behind
+
+
+def table_box(at: AppTest):
+    [box] = [s for s in at.selectbox if s.label == "Which table is this?"]
+    return box
+
+
+def two_sheets() -> bytes:
+    """A workbook with the orders of MESSY on two sheets."""
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for i, title in enumerate(["Week 1", "Week 2"]):
+        ws = wb.active if i == 0 else wb.create_sheet()
+        ws.title = title
+        for line in MESSY.decode("cp1252").splitlines():
+            ws.append(line.split(";"))
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_the_upload_flow_leaves_no_upload_folder(monkeypatch, store, own_tmp):
+    at = upload(app(monkeypatch, store), "messy.csv", MESSY)
+    assert len(andon_dirs(own_tmp)) == 1
+    table_box(at).set_value("production_runs").run()  # a new canonical CSV replaces the old one
+    assert len(andon_dirs(own_tmp)) == 1
+    table_box(at).set_value("orders").run()
+    assert len(andon_dirs(own_tmp)) == 1
+    button(at, "Validate").click().run()
+    assert metrics(at)["Rows accepted"] == "2"
+    at.file_uploader(key="uploads").set_value(None).run()
+    assert len(andon_dirs(own_tmp)) == 1  # still listed: its validated batch is not published
+    button(at, "Discard").click().run()
+    at.run()
+    assert not at.exception, at.exception
+    assert andon_dirs(own_tmp) == []
+    session_dir = at.session_state["_andon_session_files"].dir
+    assert list(session_dir.iterdir()) == []  # the saved upload is gone too
+    assert list((store / ".private").iterdir()) == []
+
+
+def test_another_sheet_replaces_the_upload_folder(monkeypatch, store, own_tmp):
+    mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    at = upload(app(monkeypatch, store), "orders.xlsx", two_sheets(), mime)
+    assert len(andon_dirs(own_tmp)) == 1
+    [sheet] = [s for s in at.selectbox if s.label == "Sheet"]
+    sheet.set_value("Week 2").run()
+    assert not at.exception, at.exception
+    assert len(andon_dirs(own_tmp)) == 1
+    at.file_uploader(key="uploads").set_value(None).run()
+    assert andon_dirs(own_tmp) == []
+
+
+def test_another_date_format_replaces_the_upload_folder(monkeypatch, store, own_tmp):
+    ambiguous = b"Order,Customer,Due Date,Qty\nO1,ACME,03/04/2024,1\nO2,ACME,05/06/2024,1\n"
+    at = upload(app(monkeypatch, store), "ambiguous.csv", ambiguous)
+
+    def due_dates() -> list[str]:
+        [folder] = andon_dirs(own_tmp)  # one folder at a time
+        [csv] = folder.glob("*.csv")
+        return pd.read_csv(csv)["promised_date"].tolist()
+
+    before = due_dates()
+    [radio] = [r for r in at.radio if r.label == "Date format of promised_date"]
+    other = "%m/%d/%Y" if radio.value == "%d/%m/%Y" else "%d/%m/%Y"
+    radio.set_value(other).run()
+    assert not at.exception, at.exception
+    assert sorted([before, due_dates()]) == [
+        ["2024-03-04", "2024-05-06"],
+        ["2024-04-03", "2024-06-05"],
+    ]
+
+
+def test_dropping_a_session_removes_its_files_and_its_private_batch(monkeypatch, store, own_tmp):
+    at = upload(app(monkeypatch, store), "messy.csv", MESSY)
+    button(at, "Validate").click().run()
+    files = at.session_state["_andon_session_files"]
+    [batch_id] = files.private
+    session_dir = files.dir
+    assert session_dir.is_dir() and len(andon_dirs(own_tmp)) == 1
+    del files, at  # the session's state is dropped, as Streamlit drops an ended session's
+    gc.collect()
+    assert not session_dir.exists()
+    assert andon_dirs(own_tmp) == []
+    assert not (store / ".private" / batch_id).exists()
+
+
+def test_a_private_batch_swept_meanwhile_asks_to_validate_again(monkeypatch, store):
+    at = upload(app(monkeypatch, store), "messy.csv", MESSY)
+    button(at, "Validate").click().run()
+    [batch_id] = at.session_state["_andon_session_files"].private
+    Store(store).discard(batch_id)  # as another server's start sweeps an old one
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any("validate again" in w.value for w in at.warning)
+    assert at.session_state["_andon_session_files"].private == []
+    button(at, "Validate").click().run()
+    assert metrics(at)["Rows accepted"] == "2"
