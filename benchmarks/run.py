@@ -369,7 +369,7 @@ def profile(engine: Engine, q: KpiQuery) -> dict:
         rk
         for k in load().kpis.values()
         if (rk := engine.resolve(k)) is not None
-        and not scope_reason({p.fact for _, p in rk.sides}, set(q.filter_dict) | set(q.by))
+        and not scope_reason(rk.facts, set(q.filter_dict) | set(q.by))
     ]
     sql = kpi_sql(rks, 2, q.by, q.grain, q.filter_dict)
     params = params_for(sql, [(q.start, q.end), (p.start, p.end)], q.as_of, q.filter_dict)

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 
 import streamlit as st
 
+from dashboard import cards, state
 from dashboard import format as fmt
-from dashboard import state
 from pipelines import Engine, KpiQuery
 
 log = logging.getLogger("andon.dashboard")
@@ -30,6 +30,17 @@ def guard(what: str = "this section") -> Iterator[None]:
             "working; this section retries on the next refresh.",
             icon=":material/error:",
         )
+
+
+def sections(summary, parts) -> None:
+    """Run a page's sections, each (name, title, its KPIs, the function drawing it), with a
+    divider after each: a section whose KPIs the scope cannot narrow is one note instead
+    (cards.out_of_scope), and one that fails is a friendly message (guard)."""
+    for name, title, metrics, section in parts:
+        with guard(f"the {name} section"):
+            if not cards.out_of_scope(summary[summary["metric"].isin(metrics)], title):
+                section()
+        st.divider()
 
 
 def view_selector() -> None:

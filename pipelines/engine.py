@@ -6,7 +6,6 @@ render what comes back.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -21,7 +20,7 @@ import pandas as pd
 
 from pipelines.contract import Kpi, load
 from pipelines.marts import build_marts
-from pipelines.metrics import GRAINS, ResolvedKpi, kpi_sql, params_for, verdict
+from pipelines.metrics import GRAINS, ResolvedKpi, as_float, kpi_sql, params_for, verdict
 from pipelines.semantic import rows_sql, scope_reason
 from pipelines.staging import quote
 from pipelines.staging.sources import InputError, open_source, stage
@@ -327,7 +326,7 @@ class Engine:
             if rk is None:
                 missing = self.missing_columns(k)
                 na_rows.append((k, k.unit, "needs " + ", ".join(missing), missing))
-            elif why := scope_reason({p.fact for _, p in rk.sides}, scope_dims):
+            elif why := scope_reason(rk.facts, scope_dims):
                 na_rows.append((k, rk.unit, why, []))
             else:
                 computable.append(rk)
@@ -351,7 +350,9 @@ class Engine:
         implausible = {
             m
             for m, v in zip(df["metric"], df["value"], strict=True)
-            if by_id[m].kpi.max is not None and _num(v) is not None and _num(v) > by_id[m].kpi.max
+            if by_id[m].kpi.max is not None
+            and as_float(v) is not None
+            and as_float(v) > by_id[m].kpi.max
         }
         if implausible:  # a value that cannot be true: count the rows that explain it
             df = self._with_suspects(df, [by_id[m] for m in implausible], q, windows)
@@ -359,17 +360,17 @@ class Engine:
         reasons, flags = [], []
         for row in df.to_dict("records"):
             rk = by_id[row["metric"]]
-            value = _num(row["value"])
-            flags.append(verdict.flags(rk, value, {c: _num(row[c]) for c in counts}))
+            value = as_float(row["value"])
+            flags.append(verdict.flags(rk, value, {c: as_float(row[c]) for c in counts}))
             reasons.append(
                 None
                 if value is not None
                 else verdict.null_reason(
                     rk,
-                    _num(row["numerator"]),
-                    _num(row["denominator"]),
-                    _num(row["numerator_rows"]),
-                    _num(row["denominator_rows"]),
+                    as_float(row["numerator"]),
+                    as_float(row["denominator"]),
+                    as_float(row["numerator_rows"]),
+                    as_float(row["denominator_rows"]),
                 )
             )
         df = df.drop(columns=[*counts, "numerator_rows", "denominator_rows"])
@@ -461,14 +462,3 @@ def _empty(table) -> str:
     return (
         f"select cast(null as bigint) as _line, cast(null as varchar) as _batch, {cols} where false"
     )
-
-
-def _num(x) -> float | None:
-    """A float, with NaN / NA / None as None."""
-    if x is None or x is pd.NA:
-        return None
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tempfile
 import textwrap
 from pathlib import Path
@@ -55,3 +57,14 @@ def values(df, **where) -> dict:
         v = row["value"]
         out[row["metric"]] = None if v is None or v != v else float(v)
     return out
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m pipelines ARGS` in a real process from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -185,11 +185,7 @@ def body(engine: Engine, q: KpiQuery) -> float:
         ("inventory", "Inventory", INVENTORY_KPIS, lambda: inventory_section(q, summary)),
         ("customer", "Customers", CUSTOMER_KPIS, lambda: customer_section(q, summary)),
     )
-    for name, title, metrics, section in sections:
-        with chrome.guard(f"the {name} section"):
-            if not cards.out_of_scope(summary[summary["metric"].isin(metrics)], title):
-                section()
-        st.divider()
+    chrome.sections(summary, sections)
     return loaded.computed_at
 
 

@@ -188,11 +188,7 @@ def body(engine: Engine, q: KpiQuery) -> float:
         ("downtime", "Downtime", ("mtbf_hours", "mttr_minutes"), lambda: downtime_section(q)),
         ("scrap and production types", "Scrap, mass vs custom", MIX_KPIS, lambda: mix_section(q)),
     )
-    for name, title, metrics, section in sections:
-        with chrome.guard(f"the {name} section"):
-            if not cards.out_of_scope(summary[summary["metric"].isin(metrics)], title):
-                section()
-        st.divider()
+    chrome.sections(summary, sections)
     return loaded.computed_at
 
 

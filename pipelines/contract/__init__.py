@@ -51,6 +51,11 @@ class Column:
         """The allowed value a text means (None when it is none of them)."""
         return dict(self.synonyms).get(value_key(text))
 
+    def unrecognised_sql(self, expr: str) -> str:
+        """SQL true for a value of `expr` (this column) that is none of the allowed values."""
+        allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in self.values or ())
+        return f"({expr} is not null and {expr} not in ({allowed}))"
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -289,11 +294,10 @@ def _watch_flags(label: str, table: Table, flags: dict[str, Flag], exclude: Flag
     for col in table.columns.values():
         read = any(re.search(rf"\b{col.name}\b", sql) for sql in conditions)
         if col.values and read:
-            allowed = ", ".join("'" + v.replace("'", "''") + "'" for v in col.values)
             out[f"unrecognised_{col.name}"] = Flag(
                 name=f"unrecognised_{col.name}",
                 label=f"{label} with a {col.name} Andon does not recognise",
-                sql=f"{col.name} is not null and {col.name} not in ({allowed})",
+                sql=col.unrecognised_sql(col.name),
                 watches=col.name,
             )
     return out

@@ -9,6 +9,7 @@ in scope meets it; a side whose flag selects the rows that report an input is un
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +19,15 @@ from pipelines.semantic import measure, rows_sql, scope_where, side_sql
 from pipelines.staging import quote
 
 GRAINS = ("day", "week", "month")
+
+
+def as_float(x) -> float | None:
+    """A float, with NaN / NA / None (anything that is no number) as None."""
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,11 @@ class ResolvedKpi:
     @property
     def cell(self) -> tuple[str, ...]:
         return self.kpi.cell if self.numerator == self.kpi.numerator else ()
+
+    @property
+    def facts(self) -> list[str]:
+        """The facts its sides read, each once, numerator's first."""
+        return list(dict.fromkeys(p.fact for _, p in self.sides))
 
     @property
     def sides(self) -> list[tuple[str, Part]]:

@@ -3,14 +3,12 @@ cannot be trusted as it stands (`flags`: an impossible value, rows Andon does no
 
 from __future__ import annotations
 
-import math
-
 from pipelines.contract import Kpi, Part, load
-from pipelines.metrics import ResolvedKpi, count_column, is_count, needs_rows
+from pipelines.metrics import ResolvedKpi, as_float, count_column, is_count, needs_rows
 
 
 def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
+    return as_float(x) is None
 
 
 def _no_rows(part: Part) -> str:
@@ -60,7 +58,7 @@ def flags(rk: ResolvedKpi, value, counts: dict[str, object]) -> list[str]:
                 causes.append(f"{reg.facts[kpi.fact].flags[s].label}: {int(n)}")
         text = f"above {_bound(kpi)}, which cannot be true"
         out.append(text + (": " + "; ".join(causes) if causes else ""))
-    for fact in dict.fromkeys(p.fact for _, p in rk.sides):
+    for fact in rk.facts:
         for w in reg.facts[fact].watched():
             n = counts.get(count_column(fact, w.name))
             if not _missing(n) and n > 0:

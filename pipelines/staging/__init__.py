@@ -38,12 +38,6 @@ def canonical_sql(col: Column, expr: str) -> str:
     return f"case {value_key_sql(expr)} {whens} else {expr} end"
 
 
-def unrecognised_sql(col: Column, expr: str) -> str:
-    """True for a value of a column with allowed values that is none of them."""
-    allowed = ", ".join(sql_str(v) for v in col.values)
-    return f"({expr} is not null and {expr} not in ({allowed}))"
-
-
 def _typed_expr(col: Column, raw: str) -> str:
     if col.type == "text":
         if col.values:

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.contract import load
-from pipelines.staging import quote, staging_sql, unrecognised_sql
+from pipelines.staging import quote, staging_sql
 from pipelines.staging.sources import (
     SOURCE_LINE,
     Source,
@@ -239,7 +239,7 @@ def unrecognised_values(con, table, source: Source, data_dir: Path, top: int = 2
             continue
         rows = con.execute(
             f"select {quote(name)}, count(*) from read_parquet({_lit(data_dir / '*.parquet')}) "
-            f"where {unrecognised_sql(col, quote(name))} group by 1 order by 2 desc, 1 limit {top}"
+            f"where {col.unrecognised_sql(quote(name))} group by 1 order by 2 desc, 1 limit {top}"
         ).fetchall()
         if rows:
             out[name] = [[v, n] for v, n in rows]

@@ -14,7 +14,6 @@ value cannot be trusted as it stands), and a flagged value's status is "data pro
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from pipelines.contract import Kpi, Part, load
+from pipelines.metrics import as_float
 from pipelines.semantic import expand, scope_reason, template_facts
 from pipelines.staging import quote
 from pipelines.staging.sources import InputError, sql_literal
@@ -157,17 +157,6 @@ def _kpis(engine: Engine, q: KpiQuery, kpis, by=(), grain=None, **kw) -> pd.Data
     return df
 
 
-def _num(x) -> float | None:
-    """A float, with NaN / NA / None as None."""
-    if x is None or x is pd.NA:
-        return None
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
-
-
 def _scope(q: KpiQuery, dim: str) -> tuple[str, ...]:
     return tuple(q.filter_dict.get(dim, ()))
 
@@ -249,7 +238,7 @@ def kpi_summary(
 
 def _card(k: Kpi, cur: dict, prev: dict, resolved) -> dict:
     """A KPI card's numbers: value, delta against the previous period, target and status."""
-    value, before = _num(cur.get("value")), _num(prev.get("value"))
+    value, before = as_float(cur.get("value")), as_float(prev.get("value"))
     flags = list(cur.get("flags") or [])
     # a delta from or to a value that cannot be true means nothing
     comparable = not flags and not prev.get("flags")
@@ -274,8 +263,8 @@ def _card(k: Kpi, cur: dict, prev: dict, resolved) -> dict:
         "missing": list(cur.get("missing") or []),
         "reason": cur.get("reason") if value is None else None,
         "flags": flags,
-        "numerator": _num(cur.get("numerator")),
-        "denominator": _num(cur.get("denominator")),
+        "numerator": as_float(cur.get("numerator")),
+        "denominator": as_float(cur.get("denominator")),
     }
 
 
@@ -301,7 +290,7 @@ def value_chain(summary: pd.DataFrame) -> pd.DataFrame:
         if metric not in by_id.index:
             continue
         r = by_id.loc[metric]
-        value, flags = _num(r["value"]), list(r["flags"])
+        value, flags = as_float(r["value"]), list(r["flags"])
         rows.append(
             {
                 "link": link,
@@ -309,13 +298,13 @@ def value_chain(summary: pd.DataFrame) -> pd.DataFrame:
                 "label": r["label"],
                 "unit": r["unit"],
                 "value": value,
-                "target": _num(r["target"]),
+                "target": as_float(r["target"]),
                 "status": r["status"],
                 "available": bool(r["available"]),
                 "missing": r["missing"],
                 "reason": r["reason"],
                 "flags": flags,
-                "gap": None if flags else gap(value, _num(r["target"]), r["direction"]),
+                "gap": None if flags else gap(value, as_float(r["target"]), r["direction"]),
             }
         )
     out = pd.DataFrame(rows)
@@ -376,7 +365,7 @@ def summary_trend(summary: pd.DataFrame, kpis: list[str]) -> pd.DataFrame:
                     "period": period,
                     "value": value,
                     "unit": r["unit"],
-                    "target": _num(r["target"]),
+                    "target": as_float(r["target"]),
                     "flags": ["data problem"] if flagged else [],
                 }
             )
@@ -458,7 +447,7 @@ def by_dimension(
         lines = (getattr(row, dim),) if dim == "line" else _scope(q, "line")
         r = targets.resolve(k, plants, lines)
         tg.append(r.value)
-        st_.append(judged(_num(row.value), row.flags, r.value, k.direction, r.at_risk_band))
+        st_.append(judged(as_float(row.value), row.flags, r.value, k.direction, r.at_risk_band))
     df["target"] = tg
     df["status"] = st_
     return df
@@ -511,7 +500,9 @@ def line_ranking(engine: Engine, q: KpiQuery, targets: Targets | None = None) ->
     flags = long[long["metric"] == "plan_attainment"].set_index(["plant", "line"])["flags"]
     flags = flags.reindex(pd.MultiIndex.from_frame(wide[["plant", "line"]]))
     wide["status"] = [
-        judged(_num(v), f if isinstance(f, list) else [], r.value, kpi.direction, r.at_risk_band)
+        judged(
+            as_float(v), f if isinstance(f, list) else [], r.value, kpi.direction, r.at_risk_band
+        )
         for v, f, r in zip(wide["plan_attainment"], flags, resolved, strict=True)
     ]
     wide = wide.sort_values(["plan_attainment", "line"], na_position="last", kind="stable")
@@ -546,9 +537,9 @@ def cycle_time_distribution(engine: Engine, q: KpiQuery) -> CycleTimes:
     return CycleTimes(
         histogram=hist,
         lines=int(row["lines"]),
-        mean_days=_num(row["mean_days"]),
-        median_days=_num(row["median_days"]),
-        p90_days=_num(row["p90_days"]),
+        mean_days=as_float(row["mean_days"]),
+        median_days=as_float(row["median_days"]),
+        p90_days=as_float(row["p90_days"]),
     )
 
 
@@ -661,9 +652,9 @@ def rows_behind(engine: Engine, q: KpiQuery, metric: str, limit: int = 5000) -> 
         metric=metric,
         label=k.label,
         unit=row.get("unit", k.unit),
-        value=_num(row.get("value")),
-        numerator=_num(row.get("numerator")),
-        denominator=_num(row.get("denominator")),
+        value=as_float(row.get("value")),
+        numerator=as_float(row.get("numerator")),
+        denominator=as_float(row.get("denominator")),
         numerator_label=num.label,
         denominator_label=den.label if den else None,
         available=bool(row.get("available", False)),

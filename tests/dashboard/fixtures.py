@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from dashboard.devserver import CHROMIUM
 from pipelines.store import Store
 from tests.conftest import write_csvs
 from tests.pipelines.metrics.test_kpi_values import FEEDBACK, ORDERS, RUNS, SNAPSHOTS, STOPS
@@ -46,3 +49,20 @@ def make_store(folder: Path, tables: dict[str, str]) -> Path:
     for name in tables:
         store.ingest(src / f"{name}.csv")
     return folder / "store"
+
+
+# the marks of a module of real-browser tests
+BROWSER = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
+    ),
+]
+
+
+def ingest_files(files, store: Path) -> Path:
+    """Ingest canonical CSV files (named after their tables) into a store; return its folder."""
+    s = Store(store)
+    for f in sorted(files):
+        s.ingest(f)
+    return store

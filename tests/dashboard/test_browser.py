@@ -157,25 +157,33 @@ def test_a_url_with_a_plant_filter_matches_the_cli_by_plant(page, server, store)
     no_errors(page)
 
 
-def test_the_rows_behind_a_number_download_as_formula_safe_csv(page, server):
-    page.goto(server.url)
-    wait_for_cards(page)
+def past_due_customers(download) -> list[str]:
+    text = Path(download.path()).read_text(encoding="utf-8")
+    return sorted(r["customer"] for r in csv.DictReader(io.StringIO(text, newline="")))
+
+
+def past_due_download(page):
+    """Choose the past-due backlog in the overview's rows panel: its download button."""
     chooser = page.locator(".st-key-why-overview input")
     chooser.click()
     chooser.fill("Past-due")
     page.get_by_role("option", name="Past-due backlog").click()
     button = page.get_by_role("button", name="Download orders.csv")
     expect(button).to_be_visible()
+    return button
+
+
+def test_the_rows_behind_a_number_download_as_formula_safe_csv(page, server):
+    page.goto(server.url)
+    wait_for_cards(page)
+    button = past_due_download(page)
     with page.expect_download(timeout=WAIT) as info:
         button.click()
     download = info.value
     assert download.suggested_filename == "andon-late_open_lines-orders.csv"
-    text = Path(download.path()).read_text(encoding="utf-8")
-    rows = list(csv.DictReader(io.StringIO(text, newline="")))
-    customers = sorted(r["customer"] for r in rows)
     # the rows the backlog counts: the lines still open past their promised date as of the
     # data's latest event (03-12, O6's delivery): O3 (C2) and the formula-named O7
-    assert customers == ["'=SUM(1+1)", "C2"]
+    assert past_due_customers(download) == ["'=SUM(1+1)", "C2"]
     no_errors(page)
 
 
@@ -187,22 +195,12 @@ NEXT_TICK = """() => new Promise(resolve => {
 })"""
 
 
-def past_due_customers(download) -> list[str]:
-    text = Path(download.path()).read_text(encoding="utf-8")
-    return sorted(r["customer"] for r in csv.DictReader(io.StringIO(text, newline="")))
-
-
 def test_a_download_started_at_a_refresh_tick_completes(page, server):
     # the live refresh re-renders the page every 2 s; a download clicked while it does must still
     # arrive whole (its button is outside the live fragment, so a tick never replaces its file)
     page.goto(f"{server.url}/?every=2")
     wait_for_cards(page)
-    chooser = page.locator(".st-key-why-overview input")
-    chooser.click()
-    chooser.fill("Past-due")
-    page.get_by_role("option", name="Past-due backlog").click()
-    button = page.get_by_role("button", name="Download orders.csv")
-    expect(button).to_be_visible()
+    button = past_due_download(page)
     for _ in range(3):
         # wait until a tick re-renders the page (the live header changes), then click at once
         page.evaluate(NEXT_TICK)

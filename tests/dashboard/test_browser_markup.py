@@ -9,16 +9,11 @@ from urllib.parse import quote
 
 import pytest
 
-from dashboard.devserver import CHROMIUM, serve
-from pipelines.store import Store
+from dashboard.devserver import serve
 from tests.conftest import ROOT
+from tests.dashboard.fixtures import BROWSER, ingest_files
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
-    ),
-]
+pytestmark = BROWSER
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -30,9 +25,7 @@ NAME = "**x** [y](http://example.com)"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("markup")
-    store = Store(root / "store")
-    for f in sorted((ROOT / "tests" / "corpus" / "markup_names").glob("*.csv")):
-        store.ingest(f)
+    ingest_files((ROOT / "tests" / "corpus" / "markup_names").glob("*.csv"), root / "store")
     env = {"ANDON_TARGETS": str(root / "no-targets.csv")}
     with serve(root / "store", root / "streamlit.log", env=env) as srv:
         yield srv

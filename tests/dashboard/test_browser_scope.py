@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.devserver import CHROMIUM, serve
-from pipelines.store import Store
+from dashboard.devserver import serve
 from tests.conftest import ROOT
+from tests.dashboard.fixtures import BROWSER, ingest_files
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"
-    ),
-]
+pytestmark = BROWSER
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -25,9 +20,7 @@ expect.set_options(timeout=WAIT)
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("sample")
-    store = Store(root / "store")
-    for f in sorted((ROOT / "sample_data").glob("*.csv")):
-        store.ingest(f)
+    ingest_files((ROOT / "sample_data").glob("*.csv"), root / "store")
     env = {"ANDON_TARGETS": str(ROOT / "targets.csv")}
     with serve(root / "store", root / "streamlit.log", env=env) as srv:
         yield srv

@@ -165,7 +165,7 @@ def test_a_kpi_without_its_columns_says_which_it_needs(csv_dir):
     assert df.loc["performance", "value"] is None
 
 
-def test_filters_reach_orders_through_the_production_type_of_the_product(csv_dir):
+def test_filters_reach_orders_and_inventory_through_the_production_type_of_the_product(csv_dir):
     folder = csv_dir(
         production_runs="""
             line,product,production_type,start_time,produced_qty
@@ -173,9 +173,14 @@ def test_filters_reach_orders_through_the_production_type_of_the_product(csv_dir
             L2,Y,custom,2026-03-01,10
         """,
         orders="""
-            order_id,customer,product,promised_date,delivered_date,qty_ordered
-            O1,C,X,2026-03-02,2026-03-02,1
-            O2,C,Y,2026-03-02,2026-03-05,1
+            order_id,customer,product,promised_date,delivered_date,qty_ordered,unit_cost
+            O1,C,X,2026-03-02,2026-03-02,1,4
+            O2,C,Y,2026-03-02,2026-03-05,1,9
+        """,
+        inventory_snapshots="""
+            snapshot_date,product,on_hand_qty,unit_cost
+            2026-03-01,X,10,4
+            2026-03-01,Y,10,9
         """,
     )
     e = Engine.from_csv_dir(folder)
@@ -183,6 +188,12 @@ def test_filters_reach_orders_through_the_production_type_of_the_product(csv_dir
     custom = values(e.kpis(KpiQuery.make(filters={"production_type": ["custom"]})))
     assert (mass["otd"], custom["otd"]) == (1.0, 0.0)
     assert (mass["output_units"], custom["output_units"]) == (10, 10)
+    # inventory too: the mass scope holds X's line O1 and X's stock only
+    q = {"start": date(2026, 3, 1), "end": date(2026, 3, 10), "as_of": date(2026, 3, 10)}
+    mass = values(e.kpis(KpiQuery.make(filters={"production_type": ["mass"]}, **q)))
+    # mass: COGS 1 × 4 = 4 over the stock of X, 10 × 4 = 40 → 4 / 40 × 365 / 10 days = 3.65
+    assert mass["inventory_turnover"] == pytest.approx(4 / 40 * 365 / 10)
+    assert mass["otd"] == 1.0
 
 
 def test_previous_period_has_equal_length_and_ends_the_day_before(csv_dir):

@@ -1,5 +1,6 @@
 """Scope honesty (spec rule 2.7): a KPI has a value for a scope only when every input it divides can
-be narrowed by every filter and grouping; otherwise it is n/a with the reason. The fixture is the
+be narrowed by every filter and grouping; otherwise it is n/a with the reason. (A filter that
+reaches orders and inventory through the product: test_rules.py.) The fixture is the
 worked check of the spec (tests/pipelines/metrics/test_kpi_values.py) plus plant Q's run."""
 
 from datetime import date
@@ -54,33 +55,6 @@ def test_a_product_filter_makes_mtbf_na_because_stops_have_no_product(engine):
     assert values(df)["mtbf_hours"] is None
     assert reasons(df)["mtbf_hours"] == "not split by product: downtime events have no product"
     assert values(df)["output_units"] == 400 + 300  # runs A (plant P) and C (plant Q) make X
-
-
-def test_through_the_product_a_type_filter_narrows_orders_and_inventory(csv_dir):
-    # X is made as mass, Y as custom: the mass scope holds X's line O1 and X's stock only
-    folder = csv_dir(
-        production_runs="""
-            line,product,production_type,start_time,produced_qty
-            L1,X,mass,2026-03-01,10
-            L2,Y,custom,2026-03-01,10
-        """,
-        orders="""
-            order_id,customer,product,promised_date,delivered_date,qty_ordered,unit_cost
-            O1,C,X,2026-03-02,2026-03-02,1,4
-            O2,C,Y,2026-03-02,2026-03-05,1,9
-        """,
-        inventory_snapshots="""
-            snapshot_date,product,on_hand_qty,unit_cost
-            2026-03-01,X,10,4
-            2026-03-01,Y,10,9
-        """,
-    )
-    e = Engine.from_csv_dir(folder)
-    q = {"start": date(2026, 3, 1), "end": date(2026, 3, 10), "as_of": date(2026, 3, 10)}
-    mass = values(e.kpis(KpiQuery.make(filters={"production_type": ["mass"]}, **q)))
-    # mass: COGS 1 × 4 = 4 over the stock of X, 10 × 4 = 40 → 4 / 40 × 365 / 10 days = 3.65
-    assert mass["inventory_turnover"] == pytest.approx(4 / 40 * 365 / 10)
-    assert mass["otd"] == 1.0
 
 
 def test_grouping_follows_the_same_rule_one_na_row_per_kpi(engine):

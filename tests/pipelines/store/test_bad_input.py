@@ -1,25 +1,12 @@
 """Bad input never crashes ingest: every such file gets a one-line refusal (exit 2 from the CLI)
 or its rows land in the rejects, and rows in = accepted + rejected."""
 
-import subprocess
-import sys
-
 import pytest
 
 from pipelines.staging.sources import MAX_COLUMNS, MAX_LINE_CHARS
 from pipelines.store import Store
 from pipelines.views.uploads import rejects_frame
-from tests.conftest import ROOT
-
-
-def cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+from tests.conftest import cli
 
 
 def test_a_quote_never_closed_rejects_its_line_and_every_line_it_swallows(tmp_path):

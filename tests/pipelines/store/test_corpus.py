@@ -5,15 +5,13 @@ rows are counted: rows in = accepted + rejected, each rejected row with its line
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.store import Store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, cli
 from tests.corpus import generate
 from tests.dashboard.fixtures import FULL, make_store
 
@@ -36,16 +34,6 @@ REFUSED = {
     "empty_file": "error: orders.csv: the file is empty (no header row)",
     "binary": "error: orders.csv (orders): missing required column(s): order_id, customer",
 }
-
-
-def cli(*args: str):
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def kpis(store: Path) -> list:
