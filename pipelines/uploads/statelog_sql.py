@@ -9,6 +9,9 @@ Rules (also said in the report's notes, for the analyst):
   at a cut gap; when its records carry several codes of the class, it is named after the first;
 - a run is one machine × calendar day: intervals crossing midnight are split at midnight, and a
   record's items go to the day it starts; planned time = running + unplanned-stop minutes;
+  run_id = '<machine>-<YYYY-MM-DD>' (a later log of the same machine and day replaces the run);
+- `_source_line`: a stop's first record; a run's record whose interval opens the day (after
+  midnight that can be the record of the day before whose interval crosses midnight);
 - unclassified codes count neither as run time nor as stop time.
 
 The Python side only reads the values (timestamps, numbers); the SQL files of ./sql do the rest.
