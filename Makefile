@@ -20,10 +20,10 @@ venv: $(BIN)/.runtime
 dev-venv: $(BIN)/.dev
 
 # the embedded store, built from the committed sample plant on first use
-$(STORE)/batches: | $(BIN)/.runtime
-	$(BIN)/python -m pipelines ingest sample_data --store $(STORE)
+$(STORE)/datasets/sample/batches: | $(BIN)/.runtime
+	$(BIN)/python -m pipelines ingest sample_data --store $(STORE) --dataset sample
 
-store: $(STORE)/batches
+store: $(STORE)/datasets/sample/batches
 
 run: venv store
 	@if [ -f dashboard/streamlit_app.py ]; then \

@@ -63,6 +63,42 @@ def view_selector() -> None:
         )
 
 
+def dataset_selector() -> None:
+    """The dataset on screen (bound to the URL): every number, date and target is its own."""
+    names = state.datasets()
+    if not names:
+        return
+    default = state.default_dataset(names)
+    if st.session_state.get(state.DATASET, default) not in names:
+        del st.session_state[state.DATASET]  # a dataset removed meanwhile
+    with st.sidebar:
+        st.selectbox(
+            "Dataset",
+            names,
+            index=names.index(default),
+            key=state.DATASET,
+            bind="query-params",
+            help="Each dataset has its own dates, as-of date and targets; KPIs never mix them.",
+        )
+
+
+def as_of_input(engine: Engine) -> None:
+    """The as-of date: the dataset's latest event date unless the viewer picks another."""
+    info = engine.info
+    if not (info.start and info.end):
+        return
+    st.date_input(
+        "As of",
+        value=None,
+        min_value=info.start,
+        max_value=info.end,
+        key=state.AS_OF,
+        bind="query-params",
+        format="YYYY-MM-DD",
+        help=f"The day the ranges end on. Empty: the latest date in the data ({info.end}).",
+    )
+
+
 def sidebar(engine: Engine) -> None:
     """The global filters (bound to the URL) and the live refresh settings."""
     info = engine.info
@@ -75,10 +111,12 @@ def sidebar(engine: Engine) -> None:
             index=list(state.RANGES).index(state.DEFAULT_RANGE),
             key=state.RANGE,
             bind="query-params",
-            help="Ends on the latest date in the data, not today's date.",
+            help="Ends on the as-of date (the latest date in the data unless you pick one), not "
+            "today's date.",
         )
+        as_of_input(engine)
         if state.RANGES.get(st.session_state.get(state.RANGE)) == "custom" and info.end:
-            start, end = state.preset_window("last_30", info.end)
+            start, end = state.preset_window("last_30", state.as_of(engine) or info.end)
             default = (max(start, info.start or start), end)
             st.date_input(
                 "From – to",
@@ -134,7 +172,7 @@ def scope_text(engine: Engine, q: KpiQuery) -> str:
 
 def freshness(engine: Engine, computed_at: float | None) -> str:
     """'Data as of 15 Nov 2026 · refreshed 4 s ago · live every 30 s'."""
-    text = f"Data as of **{fmt.day(engine.info.as_of)}**"
+    text = f"Data as of **{fmt.day(state.as_of(engine) or engine.info.as_of)}**"
     mode = state.view_mode()
     if mode != state.SHARED:
         text = f":orange-badge[{mode}] " + text

@@ -23,7 +23,7 @@ import streamlit as st
 from dashboard import sessions
 from pipelines import Engine, KpiQuery, views
 from pipelines.contract import load as load_registry
-from pipelines.store import Store
+from pipelines.store import DEFAULT_DATASET, Store
 from pipelines.store.sweep import sweep_store, sweep_temp, ttl_hours
 from pipelines.views.targets import Targets, load_targets
 
@@ -32,6 +32,8 @@ log = logging.getLogger("andon.dashboard.state")
 
 # -------------------------------------------------------------------------------- filter keys
 
+DATASET = "dataset"
+AS_OF = "as_of"
 RANGE = "range"
 DATES = "dates"
 GRAIN = "grain"
@@ -49,8 +51,10 @@ RANGES = {
     "Last 90 days": "last_90",
     "Quarter to date": "qtd",
     "Year to date": "ytd",
+    "All data": "all",
     "Custom": "custom",
 }
+ALL_DATA = "All data"
 DEFAULT_RANGE = "Last 30 days"
 # bound widgets put the text they show in the URL, so options are their own labels
 GRAINS = {"Day": "day", "Week": "week", "Month": "month"}
@@ -75,18 +79,70 @@ def store_path() -> Path:
     return Path(os.environ.get("ANDON_STORE", "data"))
 
 
-def targets_path() -> Path:
-    """ANDON_TARGETS, else targets.csv at the repository root."""
-    return Path(os.environ.get("ANDON_TARGETS", str(ROOT / "targets.csv")))
+def targets_path() -> Path | None:
+    """The dataset's own targets.csv; else, for the sample plant (and a store made before
+    datasets), ANDON_TARGETS or targets.csv at the repository root; else none (the registry's
+    defaults)."""
+    own = dataset_store().targets_path
+    if own.is_file():
+        return own
+    if dataset() in (SAMPLE, DEFAULT_DATASET):
+        return Path(os.environ.get("ANDON_TARGETS", str(ROOT / "targets.csv")))
+    return None
+
+
+# -------------------------------------------------------------------------------- datasets
+
+SAMPLE = "sample"
+
+
+def datasets() -> list[str]:
+    """The store's datasets (cheap: a directory listing)."""
+    return Store(store_path()).datasets()
+
+
+def default_dataset(names: list[str]) -> str | None:
+    """ANDON_DATASET when the store has it, else the sample plant, else `default`, else the
+    first dataset."""
+    for name in (os.environ.get("ANDON_DATASET"), SAMPLE, DEFAULT_DATASET):
+        if name and name in names:
+            return name
+    return names[0] if names else None
+
+
+def dataset() -> str:
+    """The dataset on screen: the session's choice (bound to the URL) while it exists."""
+    names = datasets()
+    chosen = st.session_state.get(DATASET)
+    return chosen if chosen in names else (default_dataset(names) or DEFAULT_DATASET)
+
+
+def dataset_store() -> Store:
+    return Store(store_path(), dataset())
+
+
+def suggested_grain(start: date | None, end: date | None) -> str:
+    """The grain label that suits a span: months for a year or more, weeks past 90 days."""
+    days = (end - start).days if start and end else 0
+    return "Month" if days >= 365 else "Week" if days > 90 else "Day"
+
+
+def open_dataset(name: str, start: date | None = None, end: date | None = None) -> None:
+    """Show `name` over its whole span at a grain that suits it (call from a callback, before
+    the sidebar's widgets exist)."""
+    st.session_state[DATASET] = name
+    st.session_state[RANGE] = ALL_DATA
+    st.session_state[GRAIN] = suggested_grain(start, end)
+    st.session_state.pop(AS_OF, None)
 
 
 # -------------------------------------------------------------------------------- engine
 
 
 @st.cache_resource(show_spinner=False)
-def _engine(path: str) -> Engine:
+def _engine(path: str, name: str) -> Engine:
     sweep_once(path)
-    return Engine.from_store(path)
+    return Engine(store=Store(path, name))
 
 
 _swept: set[str] = set()
@@ -109,9 +165,15 @@ def sweep_once(store: str) -> None:
             log.info("swept %d leftover(s) older than %s h: %s", len(removed), ttl_hours(), removed)
 
 
+def engine_for(name: str) -> Engine:
+    """The process-wide engine of a dataset."""
+    return _engine(str(store_path().resolve()), name)
+
+
 def shared_engine() -> Engine:
-    """The process-wide engine on the store (one per store path, shared by every viewer)."""
-    return _engine(str(store_path().resolve()))
+    """The process-wide engine on the dataset on screen (one per store path and dataset, shared
+    by every viewer of it)."""
+    return _engine(str(store_path().resolve()), dataset())
 
 
 def get_engine() -> Engine:
@@ -122,11 +184,11 @@ def get_engine() -> Engine:
     if mode == SHARED:
         return shared_engine()
     ids = private_ids()
-    key = (str(store_path().resolve()), ids, mode)
+    key = (str(store_path().resolve()), dataset(), ids, mode)
     held = st.session_state.get(SESSION_ENGINE)
     if held is not None and held[0] == key:
         return held[1]
-    engine = Engine(store=Store(store_path()), private=ids, include_shared=mode == BOTH)
+    engine = Engine(store=dataset_store(), private=ids, include_shared=mode == BOTH)
     st.session_state[SESSION_ENGINE] = (key, engine)  # per session, never cache_resource
     return engine
 
@@ -219,7 +281,8 @@ def view_mode() -> str:
 
 
 def has_store() -> bool:
-    return (store_path() / "batches").is_dir()
+    """True when the store has a dataset (with or without batches left)."""
+    return bool(datasets())
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -231,8 +294,11 @@ def _targets(path: str, mtime: float) -> tuple[Targets, str | None]:
 
 
 def get_targets() -> tuple[Targets, str | None]:
-    """The targets (registry defaults + targets.csv overrides) and an error text if the file is bad."""
+    """The dataset's targets (registry defaults + targets.csv overrides) and an error text if
+    the file is bad."""
     p = targets_path()
+    if p is None:
+        return Targets(), None
     mtime = p.stat().st_mtime if p.is_file() else 0.0
     return _targets(str(p), mtime)
 
@@ -253,11 +319,23 @@ def preset_window(preset: str, end: date) -> tuple[date, date]:
     return end - timedelta(days=29), end
 
 
-def window(engine: Engine) -> tuple[date, date]:
-    """The selected date window (inclusive)."""
+def as_of(engine: Engine) -> date | None:
+    """The chosen as-of date (bound to the URL), when it lies in the dataset's span; else None
+    (the dataset's own: its latest event date)."""
+    picked = st.session_state.get(AS_OF)
     info = engine.info
-    end = info.end or date.today()
+    if isinstance(picked, date) and info.start and info.end and info.start <= picked <= info.end:
+        return picked
+    return None
+
+
+def window(engine: Engine) -> tuple[date, date]:
+    """The selected date window (inclusive), ending on the as-of date."""
+    info = engine.info
+    end = as_of(engine) or info.end or date.today()
     preset = RANGES.get(st.session_state.get(RANGE) or DEFAULT_RANGE, "last_30")
+    if preset == "all":
+        return min(info.start or end, end), end
     if preset == "custom":
         picked = st.session_state.get(DATES)
         if isinstance(picked, (tuple, list)) and len(picked) == 2 and all(picked):
@@ -281,7 +359,9 @@ def filters() -> dict[str, list[str]]:
 def current_query(engine: Engine) -> KpiQuery:
     start, end = window(engine)
     grain = GRAINS.get(st.session_state.get(GRAIN) or DEFAULT_GRAIN, "day")
-    return KpiQuery.make(start=start, end=end, filters=filters(), grain=grain)
+    return KpiQuery.make(
+        start=start, end=end, as_of=as_of(engine), filters=filters(), grain=grain
+    )
 
 
 def live_every() -> int | None:

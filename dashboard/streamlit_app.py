@@ -41,8 +41,9 @@ with st.sidebar:
 
 if not state.has_store() and page.url_path != DATA_PAGE.url_path:
     st.info(
-        f"No data yet: the store `{state.store_path()}` has no batches. Build it with "
-        "`make store` (or `python -m pipelines ingest sample_data --store data`) and reload, "
+        f"No data yet: the store `{state.store_path()}` has no datasets. Build it with "
+        "`make store` (or `python -m pipelines ingest sample_data --store data --dataset "
+        "sample`) and reload, "
         "or upload your own files on the **Data** page.",
         icon=":material/database:",
     )
@@ -53,6 +54,7 @@ if not state.has_store():  # the Data page on an empty store: uploads need no en
     st.stop()
 
 with chrome.guard("the data view"):
+    chrome.dataset_selector()
     chrome.view_selector()
 
 try:
@@ -61,7 +63,7 @@ except Exception:
     chrome.log.exception("cannot open the store")
     st.error(
         f"The store `{state.store_path()}` could not be read. Check the batches with "
-        "`python -m pipelines batches`, then reload.",
+        "`python -m pipelines datasets` and `python -m pipelines batches`, then reload.",
         icon=":material/error:",
     )
     st.stop()

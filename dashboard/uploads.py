@@ -16,7 +16,9 @@ import pandas as pd
 from pipelines.contract import load
 from pipelines.store import IngestResult, Store
 from pipelines.uploads import ColumnMap, Mapping, PreparedUpload, UploadError, propose_column
-from pipelines.uploads.mapping import TRANSFORMS
+from pipelines.uploads.mapping import TRANSFORMS, checked_column
+from pipelines.uploads.statelog import StateLogReport, StateLogSpec
+from pipelines.uploads.unlocks import needs, unlocks
 from pipelines.uploads.values import DATE_FORMATS
 
 EXTENSIONS = (".csv", ".xlsx")
@@ -37,10 +39,19 @@ class Upload:
     error: str | None = None
     result: IngestResult | None = None  # the private validation batch
     batch_id: str | None = None  # pending private batch (None once published or discarded)
-    already: str | None = None  # a published batch with the same content
     published: IngestResult | None = None
     messages: list[tuple[str, str]] = field(default_factory=list)  # (kind, text) to show once
     editor_version: int = 0  # bumped when the table or sheet changes: resets the editor
+    # read as a machine state log: its spec, the report of the last validation, and the private
+    # batch of its stops (batch_id holds its runs)
+    state_log: StateLogSpec | None = None
+    state_log_report: StateLogReport | None = None
+    stop_batch_id: str | None = None
+    stop_result: IngestResult | None = None
+
+    @property
+    def private_batches(self) -> list[str]:
+        return [b for b in (self.batch_id, self.stop_batch_id) if b is not None]
 
     def replace(self, new: PreparedUpload) -> None:
         """Use `new` from now on; the folder of the one it replaces is removed at once."""
@@ -82,10 +93,23 @@ def date_label(fmt: str) -> str:
     return f"{fmt}  ({DATE_WORDS.get(DATE_FORMATS.get(fmt, ''), '')}: 5 Mar 2026 = {shown})"
 
 
+FORMULA = "="  # a value cell starting with it is an expression; any other text a constant
+
+
+def value_text(cm: ColumnMap) -> str:
+    """The editor's 'constant or = formula' cell of a column."""
+    if cm.expression is not None:
+        return f"{FORMULA} {cm.expression}"
+    return cm.constant or ""
+
+
 def mapping_rows(mapping: Mapping) -> pd.DataFrame:
-    """One row per canonical column of the table, for the mapping editor."""
+    """One row per canonical column of the table, for the mapping editor: where its values come
+    from (a column of the file, a constant or a formula), formats, and the KPIs it unlocks."""
     t = load().tables[mapping.table]
     missing = set(mapping.missing_required())
+    unlocked = unlocks(mapping.table)
+    why = getattr(mapping, "why", None) or {}
     rows = []
     for name, col in t.columns.items():
         cm = mapping.columns[name]
@@ -96,14 +120,31 @@ def mapping_rows(mapping: Mapping) -> pd.DataFrame:
                 "type": col.type,
                 "required": "yes" if required else "",
                 "source": cm.source if cm.source is not None else NONE,
+                "value": value_text(cm),
                 "transform": cm.transform or "",
                 "date_format": cm.date_format or "",
                 "decimal": cm.decimal or "",
                 "match": mapping.scores.get(name),
-                "status": "missing" if name in missing else ("ok" if cm.source else ""),
+                "status": "missing" if name in missing else ("ok" if cm.kind else ""),
+                "unlocks": ", ".join(unlocked.get(name, [])),
+                "why": why.get(name) or "",
             }
         )
     return pd.DataFrame(rows)
+
+
+def needs_rows(mapping: Mapping) -> pd.DataFrame:
+    """Each KPI that reads the table: ready, or what it still needs (here or in another file)."""
+    rows = [
+        {
+            "KPI": n.kpi,
+            "ready": n.ready,
+            "still needs": "; ".join(n.missing) or "",
+            "from another file": "; ".join(n.elsewhere) or "",
+        }
+        for n in needs(mapping)
+    ]
+    return pd.DataFrame(rows, columns=["KPI", "ready", "still needs", "from another file"])
 
 
 def transform_options() -> list[str]:
@@ -124,6 +165,7 @@ def edited_mapping(prepared: PreparedUpload, edited: pd.DataFrame) -> Mapping | 
     columns: dict[str, ColumnMap] = {}
     ambiguous = dict(current.ambiguous_dates)
     changed = False
+    table = load().tables[current.table]
     for row in edited.to_dict("records"):
         name = row["column"]
         if name not in current.columns:
@@ -131,7 +173,16 @@ def edited_mapping(prepared: PreparedUpload, edited: pd.DataFrame) -> Mapping | 
         old = current.columns[name]
         source = row.get("source")
         source = None if source in (None, "", NONE) or pd.isna(source) else str(source)
-        if source != old.source:
+        value = _cell(row.get("value"))
+        if value is not None and value.strip() != value_text(old):
+            changed = True
+            columns[name] = checked_column(table.columns[name], _valued(value, row), raw.header)
+            ambiguous.pop(name, None)
+            continue
+        if value is not None:  # unchanged constant or formula
+            columns[name] = old
+            continue
+        if source != old.source or (old.source is None and old.kind is not None):
             changed = True
             cm, candidates = propose_column(raw, current.table, name, source)
             ambiguous.pop(name, None)
@@ -153,6 +204,16 @@ def edited_mapping(prepared: PreparedUpload, edited: pd.DataFrame) -> Mapping | 
     if not changed:
         return None
     return with_columns(current, columns, ambiguous)
+
+
+def _valued(text: str, row: dict) -> ColumnMap:
+    """The ColumnMap of a 'constant or = formula' cell (checked by the caller)."""
+    text = text.strip()
+    if text.startswith(FORMULA):
+        return ColumnMap(expression=text[len(FORMULA) :].strip(), decimal=_cell(row.get("decimal")))
+    return ColumnMap(
+        constant=text, date_format=_cell(row.get("date_format")), decimal=_cell(row.get("decimal"))
+    )
 
 
 def _cell(v) -> str | None:

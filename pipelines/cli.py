@@ -1,4 +1,4 @@
-"""The command line: `python -m pipelines ingest|kpis|batches|delete`."""
+"""The command line: `python -m pipelines ingest|propose|kpis|batches|delete|datasets`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from pipelines.contract import load
 from pipelines.metrics import GRAINS
 from pipelines.staging.sources import InputError
-from pipelines.store import DEFAULT_STORE, Store
+from pipelines.store import DEFAULT_DATASET, DEFAULT_STORE, Store, check_dataset
 
 
 class UsageError(Exception):
@@ -69,6 +69,25 @@ def build_parser() -> Parser:
         help="a mapping preset (saved from the Data page) that turns these CSV or XLSX "
         "exports into a canonical table",
     )
+    ing.add_argument(
+        "--auto",
+        action="store_true",
+        help="read exports (CSV or XLSX) in their own column names and ingest them under the "
+        "proposed mapping (see `propose`; a saved preset for the same columns wins)",
+    )
+    _dataset_arg(ing, "the dataset to add the batches to (created if new; default: default)")
+
+    pr = sub.add_parser("propose", help="propose the table and column mapping of an export")
+    pr.add_argument("path", type=Path, metavar="FILE")
+    pr.add_argument("--table", choices=list(load().tables), help="map onto this table")
+    pr.add_argument("--sheet", help="the sheet of an XLSX file (default: the first)")
+    pr.add_argument("--format", choices=("table", "json"), default="table")
+    pr.add_argument(
+        "--save",
+        type=Path,
+        metavar="M.json",
+        help="also write the proposed mapping, for `ingest FILE --mapping M.json`",
+    )
 
     k = sub.add_parser("kpis", help="compute KPIs")
     src = k.add_mutually_exclusive_group()
@@ -88,14 +107,48 @@ def build_parser() -> Parser:
     )
     k.add_argument("--grain", choices=GRAINS)
     k.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    _dataset_arg(k)
 
-    b = sub.add_parser("batches", help="list the store's batches")
+    b = sub.add_parser("batches", help="list a dataset's batches")
     b.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
+    _dataset_arg(b)
 
     d = sub.add_parser("delete", help="roll back (delete) a batch")
     d.add_argument("batch_id")
     d.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
+    _dataset_arg(d)
+
+    ds = sub.add_parser("datasets", help="list the store's datasets")
+    ds.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
+    ds.add_argument("--format", choices=("table", "json"), default="table")
     return p
+
+
+_ONE_DATASET = "(default: the store's only dataset, else `default`)"
+
+
+def _dataset_arg(parser, text: str = f"the dataset {_ONE_DATASET}") -> None:
+    parser.add_argument("--dataset", metavar="NAME", help=text)
+
+
+def _dataset(args, root: Path | None = None) -> Store:
+    """The store's dataset the command reads: --dataset, else the only one, else `default`."""
+    store = Store(root or args.store)
+    names = store.datasets()
+    name = args.dataset
+    if name is None:
+        if len(names) == 1 or DEFAULT_DATASET in names or not names:
+            name = names[0] if len(names) == 1 else DEFAULT_DATASET
+        else:
+            raise InputError(
+                f"{store.base} holds several datasets; pick one with --dataset: {', '.join(names)}"
+            )
+    check_dataset(name)
+    if name not in names:
+        raise InputError(
+            f"no dataset {name!r} in {store.base}; it has: {', '.join(names) or 'none'}"
+        )
+    return store.at(name)
 
 
 def _csv_files(paths: list[Path]) -> list[Path]:
@@ -144,9 +197,11 @@ def unrecognised_notes(unrecognised: dict) -> list[str]:
 
 
 def cmd_ingest(args) -> int:
-    if args.mapping is not None:
+    if args.mapping is not None and args.auto:
+        raise UsageError("give --mapping or --auto, not both")
+    if args.mapping is not None or args.auto:
         return _ingest_with_mapping(args)
-    store = Store(args.store)
+    store = Store(args.store, args.dataset)
     files = _csv_files(args.paths)
     failed = 0
     for f in files:
@@ -162,28 +217,156 @@ def cmd_ingest(args) -> int:
 
 def _ingest_with_mapping(args) -> int:
     """Apply a mapping preset to exports (CSV or XLSX) whose header it was made for."""
-    from pipelines.uploads import ingest_upload, load_preset, prepare_upload
+    from pipelines.uploads import presets_dir
 
-    preset = load_preset(args.mapping)  # a malformed preset stops here (exit 2)
-    store = Store(args.store)
+    preset = None if args.auto else load_mapping_file(args.mapping)  # a bad one stops here
+    store = Store(args.store, args.dataset)
+    presets = presets_dir(store.base) if args.auto else None
     failed = 0
     for f in args.paths:
         if not f.is_file():
-            print(f"error: {f}: no such file (--mapping takes files, not folders)", file=sys.stderr)
+            print(f"error: {f}: no such file (give files, not folders)", file=sys.stderr)
             failed += 1
             continue
         try:
-            with prepare_upload(f, f.name, mapping=preset) as prepared:
-                r = ingest_upload(store, prepared)
-                notes = prepared.raw.notes + prepared.report.notes
+            results, notes = _ingest_export(store, f, preset, presets)
         except InputError as e:
             print(f"error: {printable(e)}", file=sys.stderr)
             failed += 1
             continue
-        _print_ingested(f.name, r)
-        for note in notes if not r.duplicate_of else []:
-            print(f"    note: {note}")
+        for r in results:
+            _print_ingested(f.name, r)
+        for note in notes if not all(r.duplicate_of for r in results) else []:
+            print(f"    note: {printable(note)}")
     return 2 if failed else 0
+
+
+def _ingest_export(store: Store, f: Path, preset, presets) -> tuple[list, list[str]]:
+    """Ingest one export under a preset (a table mapping or a state-log spec) or, with --auto,
+    under its proposal: (results, notes)."""
+    from pipelines.uploads import ingest_upload, prepare_upload
+    from pipelines.uploads.read import read_upload
+    from pipelines.uploads.statelog import StateLogSpec, ingest_state_log
+
+    if isinstance(preset, StateLogSpec):
+        raw = read_upload(f, f.name)
+        preset.check(raw)
+        return list(ingest_state_log(store, raw, preset, f.name)), list(raw.notes)
+    with prepare_upload(f, f.name, mapping=preset, presets_dir=presets) as prepared:
+        if preset is None and prepared.as_state_log:
+            spec = prepared.state_log
+            spec.check(prepared.raw)
+            notes = [*prepared.raw.notes, "read as a machine state log"]
+            return list(ingest_state_log(store, prepared.raw, spec, f.name)), notes
+        if preset is None and prepared.missing_required:
+            fits = getattr(prepared.mapping, "fits", None)
+            raise InputError(
+                f"{f.name}: {fits or 'no column found for required ' + ', '.join(prepared.missing_required)}"
+                f"; see `python -m pipelines propose {f.name}`, then save a mapping and use "
+                "--mapping"
+            )
+        r = ingest_upload(store, prepared)
+        return [r], prepared.raw.notes + prepared.report.notes
+
+
+def load_mapping_file(path: Path):
+    """A mapping preset, or a state-log spec (a JSON object with the key "state_log")."""
+    from pipelines.uploads import load_preset
+    from pipelines.uploads.statelog import StateLogSpec
+
+    from pipelines.uploads.mapping import MAX_PRESET_BYTES
+
+    try:
+        small = path.stat().st_size <= MAX_PRESET_BYTES
+        data = json.loads(path.read_text(encoding="utf-8")) if small else None
+    except (OSError, ValueError, UnicodeDecodeError):
+        data = None  # load_preset says what is wrong
+    if isinstance(data, dict) and "state_log" in data:
+        return StateLogSpec.from_json(data["state_log"])
+    return load_preset(path)
+
+
+def cmd_propose(args) -> int:
+    """The proposed table and mapping of an export, with the reason for each column."""
+    from pipelines.uploads import prepare_upload
+
+    if not args.path.is_file():
+        raise InputError(f"{args.path}: no such file")
+    with prepare_upload(args.path, args.path.name, table=args.table, sheet=args.sheet) as p:
+        out = proposal_json(p)
+    if args.save is not None:
+        args.save.write_text(json.dumps(out["mapping"], indent=2, ensure_ascii=False) + "\n")
+    if args.format == "json":
+        json.dump(out, sys.stdout, indent=1, ensure_ascii=False)
+        print()
+        return 0
+    print(f"{printable(args.path.name)} → {out['table']} (score {out['score']:.2f})")
+    for name, c in out["columns"].items():
+        how = next(f"{k} {printable(c[k])!r}" for k in ("source", "constant", "expression") if k in c)
+        extra = ", ".join(f"{k} {c[k]}" for k in ("date_format", "transform") if c.get(k))
+        print(f"  {name:<20} ← {how}{'  (' + extra + ')' if extra else ''}")
+        if c.get("why"):
+            print(f"  {'':<20}   {printable(c['why'])}")
+    for note in out["notes"]:
+        print(f"note: {printable(note)}")
+    return 0
+
+
+def proposal_json(prepared) -> dict:
+    """{"table", "score", "columns": {canonical: {source|constant|expression, date_format,
+    transform, why}}, "missing", "fits", "notes"} of a prepared upload."""
+    if prepared.as_state_log:
+        return state_log_json(prepared)
+    m = prepared.mapping
+    why = getattr(m, "why", {}) or {}
+    columns = {}
+    for name, cm in m.mapped.items():
+        kind = cm.kind
+        columns[name] = {
+            kind: getattr(cm, kind),
+            "date_format": cm.date_format,
+            "transform": cm.transform,
+            "why": why.get(name),
+        }
+    return {
+        "table": m.table,
+        "score": dict(prepared.proposals).get(m.table, 0.0),
+        "columns": columns,
+        "missing": m.missing_required(),
+        "fits": getattr(m, "fits", None),
+        "notes": [*prepared.raw.notes, *prepared.notes, *m.notes],
+        "mapping": m.to_json(),
+    }
+
+
+def state_log_json(prepared) -> dict:
+    """The proposal of a file read as a machine state log (it becomes runs and stops)."""
+    spec = prepared.state_log
+    fields = {"timestamp": spec.timestamp, "machine": spec.machine, "state": spec.state}
+    if spec.count:
+        fields["count"] = spec.count
+    columns = {
+        name: {"source": header, "date_format": spec.date_format if name == "timestamp" else None}
+        | {"transform": None, "why": f"a state log's {name}"}
+        for name, header in fields.items()
+    }
+    classes = ", ".join(f"{k}: {' | '.join(getattr(spec, k)) or '—'}" for k in _STATE_CLASSES)
+    return {
+        "table": "state_log",
+        "score": 1.0,
+        "columns": columns,
+        "missing": [] if spec.running else ["running states"],
+        "fits": None,
+        "notes": [
+            *prepared.raw.notes,
+            f"read as a machine state log → production_runs and downtime_events ({classes}; "
+            f"gap limit {spec.gap_limit_min:g} min)",
+        ],
+        "mapping": {"state_log": spec.to_json()},
+    }
+
+
+_STATE_CLASSES = ("running", "planned_stop", "unplanned_stop")
 
 
 def _fmt(value, unit: str) -> str:
@@ -222,7 +405,7 @@ def _engine(args):
     root = args.store or DEFAULT_STORE
     if not Path(root).is_dir():
         raise InputError(f"{root}: no store here (run `python -m pipelines ingest` first)")
-    return Engine.from_store(root)
+    return Engine(store=_dataset(args, root))
 
 
 def _filters(engine, where: list[tuple[str, str]]) -> dict[str, list[str]]:
@@ -311,7 +494,7 @@ def _print_table(q, records, keys: list[str]) -> None:
 
 
 def cmd_batches(args) -> int:
-    batches = Store(args.store).batches()
+    batches = _dataset(args).batches()
     if not batches:
         print("no batches")
     for b in batches:
@@ -324,8 +507,24 @@ def cmd_batches(args) -> int:
 
 
 def cmd_delete(args) -> int:
-    Store(args.store).delete(args.batch_id)
+    _dataset(args).delete(args.batch_id)
     print(f"deleted batch {args.batch_id}")
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    """Each dataset: its batches, rows per table and date span (from the batch manifests)."""
+    store = Store(args.store)
+    out = [store.at(name).summary() for name in store.datasets()]
+    if args.format == "json":
+        json.dump(out, sys.stdout, indent=1, ensure_ascii=False)
+        print()
+        return 0
+    if not out:
+        print("no datasets")
+    for d in out:
+        tables = ", ".join(f"{t} {n}" for t, n in d["rows"].items()) or "no rows"
+        print(f"{d['name']:<24} {d['batches']:>4} batch(es)  {tables}")
     return 0
 
 
@@ -337,6 +536,8 @@ def main(argv: list[str] | None = None) -> int:
             "kpis": cmd_kpis,
             "batches": cmd_batches,
             "delete": cmd_delete,
+            "datasets": cmd_datasets,
+            "propose": cmd_propose,
         }[args.command](args)
     except UsageError as e:
         print(f"error: {printable(e)}", file=sys.stderr)

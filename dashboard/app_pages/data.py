@@ -11,9 +11,10 @@ import streamlit as st
 
 from dashboard import format as fmt
 from dashboard import state
+from dashboard import statelog as sl
 from dashboard import uploads as up
 from pipelines.contract import load
-from pipelines.store import Store
+from pipelines.store import Store, check_dataset, dataset_name
 from pipelines.uploads import (
     UploadError,
     ingest_upload,
@@ -21,6 +22,7 @@ from pipelines.uploads import (
     presets_dir,
     save_preset,
 )
+from pipelines.uploads.statelog import ingest_state_log, state_log_tables
 from pipelines.views.uploads import accepted_frame, rejects_csv, rejects_frame
 
 log = logging.getLogger("andon.dashboard.data")
@@ -31,8 +33,28 @@ ROLLBACK = "_andon_rollback"
 PREVIEW_ROWS = 50
 
 
+NEW = "__new__"  # the dataset selector's "a new dataset" option
+GOTO = "_andon_goto_overview"  # set by a publish: open the dataset on the overview
+
+
 def store() -> Store:
+    """The store's private batches (they belong to no dataset until published)."""
     return Store(state.store_path())
+
+
+def target(rec: up.Upload) -> str:
+    """The dataset the upload is published into: an existing one, or a new one (its name
+    proposed from the file's name)."""
+    fid = rec.file_id
+    choice = st.session_state.get(f"dataset-{fid}", NEW)
+    if choice != NEW:
+        return choice
+    name = (st.session_state.get(f"dataset-name-{fid}") or "").strip()
+    return name or dataset_name(rec.name)
+
+
+def target_store(rec: up.Upload) -> Store:
+    return Store(state.store_path(), target(rec))
 
 
 def records() -> dict[str, up.Upload]:
@@ -68,6 +90,8 @@ def receive(f) -> up.Upload:
         rec.prepared = prepare_upload(
             rec.path, f.name, presets_dir=presets_dir(state.store_path()), tmp_dir=folder
         )
+        if rec.prepared.as_state_log:
+            rec.state_log = rec.prepared.state_log
     except Exception as e:
         rec.error = friendly(e, "reading the file")
     return rec
@@ -96,7 +120,7 @@ def forget_batch(rec: up.Upload) -> None:
     """The private batch is gone: kept past the session timeout, another server's start swept it
     (pipelines/store/sweep.py)."""
     state.drop_private(rec.batch_id)
-    rec.batch_id = rec.result = rec.already = None
+    rec.batch_id = rec.result = None
     rec.messages.append(("warning", "The validated rows expired and were removed: validate again."))
 
 
@@ -106,12 +130,11 @@ def forget_batch(rec: up.Upload) -> None:
 
 
 def _drop_batch(rec: up.Upload) -> None:
-    if rec.batch_id is not None:
-        store().discard(rec.batch_id)
-        state.drop_private(rec.batch_id)
-    rec.batch_id = None
-    rec.result = None
-    rec.already = None
+    for batch_id in rec.private_batches:
+        store().discard(batch_id)
+        state.drop_private(batch_id)
+    rec.batch_id = rec.stop_batch_id = None
+    rec.result = rec.stop_result = None
 
 
 def _switch(rec: up.Upload, new, what: str) -> None:
@@ -127,7 +150,15 @@ def _switch(rec: up.Upload, new, what: str) -> None:
 def set_table(fid: str) -> None:
     rec = records()[fid]
     table = st.session_state.get(f"table-{fid}")
-    if rec.prepared is None or table == rec.prepared.table:
+    if rec.prepared is None:
+        return
+    if table == sl.STATE_LOG or rec.state_log is not None:
+        _drop_batch(rec)
+        rec.state_log = sl.first_spec(rec) if table == sl.STATE_LOG else None
+        rec.editor_version += 1
+        if table == sl.STATE_LOG or table == rec.prepared.table:
+            return
+    if table == rec.prepared.table:
         return
     try:
         new = prepare_upload(rec.path, rec.name, table=table, tmp_dir=state.session_files().dir)
@@ -167,6 +198,8 @@ def remap(rec: up.Upload, mapping) -> None:
 
 def validate(fid: str) -> None:
     rec = records()[fid]
+    if rec.state_log is not None:
+        return validate_state_log(rec)
     s = store()
     try:
         _drop_batch(rec)
@@ -177,8 +210,28 @@ def validate(fid: str) -> None:
     rec.result = result
     rec.batch_id = result.batch_id
     state.add_private(result.batch_id)
-    same = s.find_by_hash(result.table, rec.prepared.raw.sha256)
-    rec.already = same.id if same is not None else None
+
+
+def validate_state_log(rec: up.Upload) -> None:
+    """Read the log with its spec into two private batches: runs and stops."""
+    try:
+        _drop_batch(rec)
+        runs, stops = ingest_state_log(
+            store(),
+            rec.prepared.raw,
+            rec.state_log,
+            rec.name,
+            private=True,
+            tmp_dir=state.session_files().dir,
+        )
+        rec.state_log_report = state_log_tables(rec.prepared.raw, rec.state_log).report
+    except Exception as e:
+        rec.messages.append(("error", friendly(e, "reading the state log")))
+        return
+    rec.result, rec.batch_id = runs, runs.batch_id
+    rec.stop_result, rec.stop_batch_id = stops, stops.batch_id
+    state.add_private(runs.batch_id)
+    state.add_private(stops.batch_id)
 
 
 def publish(fid: str) -> None:
@@ -186,13 +239,24 @@ def publish(fid: str) -> None:
     if rec.batch_id is None:
         return
     try:
-        result = store().publish(rec.batch_id)
+        into = target_store(rec)
+        if rec.stop_batch_id is not None:
+            into.publish(rec.stop_batch_id)
+            state.drop_private(rec.stop_batch_id)
+            rec.stop_batch_id = None
+        result = into.publish(rec.batch_id)
     except Exception as e:
         rec.messages.append(("error", friendly(e, "publishing")))
         return
     state.drop_private(rec.batch_id)
     rec.batch_id = None
     rec.published = result
+    try:
+        info = state.engine_for(into.dataset).info
+        state.open_dataset(into.dataset, info.start, info.end)
+        st.session_state[GOTO] = True
+    except Exception:
+        log.exception("opening dataset %s after publishing", into.dataset)
     if result.duplicate_of:
         rec.messages.append(
             (
@@ -203,7 +267,8 @@ def publish(fid: str) -> None:
         )
     else:
         text = (
-            f"Published as batch `{result.batch_id}`: every viewer sees it on their next refresh."
+            f"Published as batch `{result.batch_id}` into dataset `{into.dataset}`: every viewer "
+            "sees it on their next refresh."
         )
         if result.replaced_rows:
             text += f" It replaces {result.replaced_rows} row(s) with the same key."
@@ -245,7 +310,7 @@ def confirm_rollback() -> None:
     if not batch_id:
         return
     try:
-        store().delete(batch_id)
+        state.dataset_store().delete(batch_id)
         st.session_state["_andon_rollback_done"] = ("success", f"Batch `{batch_id}` rolled back.")
     except Exception as e:
         st.session_state["_andon_rollback_done"] = ("error", friendly(e, "rolling back"))
@@ -275,12 +340,20 @@ def mapping_editor(rec: up.Upload) -> None:
         hide_index=True,
         width="stretch",
         num_rows="fixed",
-        disabled=["column", "type", "required", "match", "status"],
+        disabled=["column", "type", "required", "match", "status", "unlocks", "why"],
         column_config={
             "column": st.column_config.TextColumn("Canonical column"),
             "source": st.column_config.SelectboxColumn(
                 "Your column", options=[up.NONE, *m.headers], required=True
             ),
+            "value": st.column_config.TextColumn(
+                "Or a constant / = formula",
+                help="A value for every row (e.g. 1), or a formula over your columns starting "
+                "with = (e.g. = ([Planned s] - [Run s]) / 60). It replaces 'Your column'.",
+                max_chars=500,
+            ),
+            "unlocks": st.column_config.TextColumn("Unlocks", help="The KPIs that need it."),
+            "why": st.column_config.TextColumn("Why proposed"),
             "transform": st.column_config.SelectboxColumn(
                 "Transform", options=up.transform_options()
             ),
@@ -293,10 +366,15 @@ def mapping_editor(rec: up.Upload) -> None:
             ),
         },
     )
-    new = up.edited_mapping(p, edited)
+    try:
+        new = up.edited_mapping(p, edited)
+    except UploadError as e:
+        st.error(fmt.plain(str(e)), icon=":material/block:")
+        new = None
     if new is not None:
         remap(rec, new)
         st.rerun()
+    kpi_needs(rec.prepared.mapping)
     for col, candidates in rec.prepared.mapping.ambiguous_dates.items():
         cm = rec.prepared.mapping.columns[col]
         if cm.source is None:
@@ -329,6 +407,54 @@ def mapping_editor(rec: up.Upload) -> None:
         )
 
 
+def table_selector(rec: up.Upload) -> None:
+    """Which canonical table the file is (best match first), or a machine state log."""
+    p = rec.prepared
+    scores = dict(p.proposals)
+    tables = [t for t, _ in p.proposals] + [sl.STATE_LOG]
+    current = sl.STATE_LOG if rec.state_log is not None else p.table
+    st.selectbox(
+        "Which table is this?",
+        tables,
+        index=tables.index(current) if current in tables else 0,
+        format_func=lambda t: "machine state log → runs and stops"
+        if t == sl.STATE_LOG
+        else f"{t} (match {scores.get(t, 0):.0%})",
+        key=f"table-{rec.file_id}",
+        on_change=set_table,
+        args=(rec.file_id,),
+    )
+    fits = getattr(p.mapping, "fits", None)
+    if fits and rec.state_log is None:
+        st.warning(fmt.plain(fits), icon=":material/help:")
+
+
+def state_log_results(rec: up.Upload) -> None:
+    """The runs and stops a validated state log gives."""
+    runs, stops = rec.result, rec.stop_result
+    a, b, c = st.columns(3)
+    a.metric("Runs (machine × day)", f"{runs.rows_accepted:,}")
+    b.metric("Stops", f"{stops.rows_accepted:,}")
+    c.metric("Records rejected", f"{runs.rows_rejected:,}")
+    sl.report(rec)
+    if runs.rows_rejected:
+        batch = store().private_batch(rec.batch_id)
+        st.dataframe(rejects_frame(batch.path, limit=PREVIEW_ROWS), hide_index=True)
+
+
+def kpi_needs(mapping) -> None:
+    """The KPIs this mapping computes, and what each of the others still needs."""
+    df = up.needs_rows(mapping)
+    ready = int(df["ready"].sum())
+    with st.expander(f"KPIs this file computes: {ready} of {len(df)} that read {mapping.table}"):
+        st.dataframe(
+            df,
+            hide_index=True,
+            width="stretch",
+            column_config={"ready": st.column_config.CheckboxColumn("Ready")},
+        )
+
+
 def results(rec: up.Upload) -> None:
     r = rec.result
     p = rec.prepared
@@ -336,11 +462,16 @@ def results(rec: up.Upload) -> None:
     a, b, c = st.columns(3)
     a.metric("Rows accepted", f"{r.rows_accepted:,}")
     b.metric("Rows rejected", f"{r.rows_rejected:,}")
+    into = target_store(rec)
     try:
-        replaced = store().count_replaced(r.table, batch.path)
+        replaced = into.count_replaced(r.table, batch.path)
     except Exception:
         replaced = 0
-    c.metric("Shared rows it would replace", f"{replaced:,}", help="Same key (newest batch wins).")
+    c.metric(
+        "Rows it would replace",
+        f"{replaced:,}",
+        help=f"In dataset {into.dataset}: same key (the newest batch wins).",
+    )
     for column, values in (r.unrecognised or {}).items():
         shown = ", ".join(f"{fmt.plain(v)} ({n:,})" for v, n in values[:12])
         allowed = ", ".join(load().tables[r.table].columns[column].values)
@@ -350,10 +481,11 @@ def results(rec: up.Upload) -> None:
             "flagged as a data problem.",
             icon=":material/help:",
         )
-    if rec.already:
+    same = into.find_by_hash(r.table, p.raw.sha256)
+    if same is not None:
         st.info(
-            f"This file (same content) is already published as batch `{rec.already}`: "
-            "publishing it again adds nothing.",
+            f"This file (same content) is already published in dataset `{into.dataset}` as "
+            f"batch `{same.id}`: publishing it there again adds nothing.",
             icon=":material/content_copy:",
         )
     if r.rows_rejected:
@@ -419,21 +551,19 @@ def one_upload(rec: up.Upload) -> None:
                 on_change=set_sheet,
                 args=(fid,),
             )
-        scores = dict(p.proposals)
-        tables = [t for t, _ in p.proposals]
-        st.selectbox(
-            "Which table is this?",
-            tables,
-            index=tables.index(p.table) if p.table in tables else 0,
-            format_func=lambda t: f"{t} (match {scores.get(t, 0):.0%})",
-            key=f"table-{fid}",
-            on_change=set_table,
-            args=(fid,),
-        )
-        st.markdown("**Column mapping** — check it, change a row if needed")
-        mapping_editor(rec)
-        missing = rec.prepared.missing_required
-        if missing:
+        table_selector(rec)
+        if rec.state_log is not None:
+            st.markdown("**State log** — which codes mean running, planned and unplanned stops")
+            spec = sl.editor(rec)
+            if spec != rec.state_log:
+                _drop_batch(rec)  # validated under other settings
+                rec.state_log = spec or rec.state_log
+            missing = [] if spec is not None else ["valid state-log settings"]
+        else:
+            st.markdown("**Column mapping** — check it, change a row if needed")
+            mapping_editor(rec)
+            missing = rec.prepared.missing_required
+        if missing and rec.state_log is None:
             st.error(
                 "Map a column to the required " + ", ".join(missing) + " before validating.",
                 icon=":material/block:",
@@ -453,7 +583,7 @@ def one_upload(rec: up.Upload) -> None:
             key=f"preset-{fid}",
             on_click=save_mapping,
             args=(fid,),
-            disabled=bool(missing),
+            disabled=bool(missing) or rec.state_log is not None,
             icon=":material/bookmark_add:",
         )
         if rec.batch_id is not None and rec.result is not None:
@@ -461,7 +591,11 @@ def one_upload(rec: up.Upload) -> None:
                 "Validated into a private batch: only you see it (Data: My uploads / Both in the "
                 "sidebar) until you publish it."
             )
-            results(rec)
+            publish_into(rec)
+            if rec.state_log is not None:
+                state_log_results(rec)
+            else:
+                results(rec)
             a, b = st.columns(2)
             a.button(
                 "Publish",
@@ -474,12 +608,39 @@ def one_upload(rec: up.Upload) -> None:
             b.button("Discard", key=f"discard-{fid}", on_click=discard, args=(fid,))
 
 
+def publish_into(rec: up.Upload) -> None:
+    """Which dataset the upload goes to: a new one named after the file (the default), or one
+    the store has."""
+    fid = rec.file_id
+    names = state.datasets()
+    left, right = st.columns(2)
+    choice = left.selectbox(
+        "Publish into dataset",
+        [NEW, *names],
+        key=f"dataset-{fid}",
+        format_func=lambda n: "a new dataset" if n == NEW else n,
+        help="A dataset has its own dates, as-of date and targets; KPIs never mix datasets.",
+    )
+    if choice == NEW:
+        right.text_input(
+            "New dataset's name",
+            value=dataset_name(rec.name),
+            key=f"dataset-name-{fid}",
+            max_chars=48,
+            help="Lower-case letters, digits, '-' and '_'.",
+        )
+    try:
+        check_dataset(target(rec))
+    except Exception as e:
+        st.error(fmt.plain(str(e)), icon=":material/block:")
+
+
 def batch_list() -> None:
-    st.markdown("### :material/inventory_2: Shared batches")
+    st.markdown(f"### :material/inventory_2: Batches of dataset `{state.dataset()}`")
     done = st.session_state.pop("_andon_rollback_done", None)
     if done:
         getattr(st, done[0])(done[1])
-    df = up.batch_rows(store())
+    df = up.batch_rows(state.dataset_store())
     if df.empty:
         st.caption("No shared batches yet.")
         return
@@ -514,6 +675,8 @@ def batch_list() -> None:
 
 
 def body() -> None:
+    if st.session_state.pop(GOTO, False):
+        st.switch_page("app_pages/overview.py")  # the dataset just published, over its span
     st.markdown("## :material/upload_file: Data")
     st.caption(
         "Upload CSV or Excel exports in your own column names. Andon proposes the table and the "

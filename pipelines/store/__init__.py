@@ -1,6 +1,10 @@
-"""The embedded store: one immutable folder of Parquet files per ingested batch.
+"""The embedded store: named datasets, each one immutable folder of Parquet files per batch.
 
-    <store>/batches/<batch_id>/manifest.json   what the batch is (written last)
+    <store>/batches/…                          the dataset `default` (a store made before datasets)
+    <store>/datasets/<name>/batches/…          every other dataset (e.g. `sample`, the sample plant)
+    <store>/.private/<batch_id>/…              private batches (uploads not yet published), in no
+                                               dataset until `publish` moves one into a dataset
+    <dataset>/batches/<batch_id>/manifest.json   what the batch is (written last)
     <store>/batches/<batch_id>/<table>/*.parquet accepted rows (+ _line, _batch)
     <store>/batches/<batch_id>/rejects.parquet rejected rows: _line, their values, _errors
     <store>/batches/<batch_id>/rejects.csv     one row per problem: line, column, value, reason
@@ -17,6 +21,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -33,6 +38,27 @@ from pipelines.store.writer import write_batch_files
 
 DEFAULT_STORE = Path("data")
 MANIFEST = "manifest.json"
+DEFAULT_DATASET = "default"
+DATASETS = "datasets"
+_DATASET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,47}")
+
+
+def check_dataset(name: str) -> str:
+    """The dataset name, or an InputError saying what a name may be."""
+    if not isinstance(name, str) or not _DATASET_NAME.fullmatch(name):
+        raise InputError(
+            f"{name!r} is not a dataset name: use 1–48 lower-case letters, digits, '-' or '_', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def dataset_name(text: str) -> str:
+    """A valid dataset name made from any text (e.g. a file name): 'Shipments 2006–2015.csv' →
+    'shipments-2006-2015'."""
+    stem = re.sub(r"\.(csv|txt|tsv|xlsx|xlsm)$", "", text.strip(), flags=re.IGNORECASE)
+    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:48].strip("-")
+    return slug or "upload"
 
 
 @dataclass
@@ -68,10 +94,16 @@ class IngestResult:
 
 
 class Store:
-    """A folder of batches. Safe for one or more writers and any number of readers at once."""
+    """One dataset of a store: a folder of batches. Safe for one or more writers and any number
+    of readers at once. `Store(path)` is the dataset `default`; `Store(path, "sample")` another."""
 
-    def __init__(self, root: Path | str = DEFAULT_STORE):
-        self.root = Path(root)
+    def __init__(self, root: Path | str = DEFAULT_STORE, dataset: str | None = None):
+        self.base = Path(root)
+        self.dataset = check_dataset(dataset or DEFAULT_DATASET)
+        if self.dataset == DEFAULT_DATASET:
+            self.root = self.base
+        else:
+            self.root = self.base / DATASETS / self.dataset
         key = str(self.root.resolve())
         if key not in _SWEPT:  # once per process: what a crashed writer left behind
             _SWEPT.add(key)
@@ -80,6 +112,25 @@ class Store:
     @property
     def batches_dir(self) -> Path:
         return self.root / "batches"
+
+    def at(self, dataset: str) -> Store:
+        """Another dataset of the same store."""
+        return Store(self.base, dataset)
+
+    def datasets(self) -> list[str]:
+        """The store's datasets: `default` when it has batches, then every named one, by name."""
+        names = [DEFAULT_DATASET] if (self.base / "batches").is_dir() else []
+        folder = self.base / DATASETS
+        if folder.is_dir():
+            names += sorted(
+                d.name for d in folder.iterdir() if d.is_dir() and _DATASET_NAME.fullmatch(d.name)
+            )
+        return names
+
+    @property
+    def targets_path(self) -> Path:
+        """The dataset's own targets.csv (it may not exist)."""
+        return self.root / "targets.csv"
 
     def batches(self) -> list[Batch]:
         """Complete batches, oldest first (a batch id sorts by its creation time)."""
@@ -120,6 +171,14 @@ class Store:
             if not src.is_dir():
                 raise InputError(f"no such batch: {batch_id}")
             _remove(self.root, src)
+
+    def summary(self) -> dict:
+        """The dataset at a glance, from its manifests: name, batches, accepted rows per table."""
+        rows: dict[str, int] = {}
+        batches = self.batches()
+        for b in batches:
+            rows[b.table] = rows.get(b.table, 0) + b.manifest["rows_accepted"]
+        return {"name": self.dataset, "batches": len(batches), "rows": rows}
 
     def find_by_hash(self, table: str, sha256: str) -> Batch | None:
         for b in self.batches():
@@ -183,6 +242,7 @@ class Store:
                 finally:
                     con.close()
                 manifest = _manifest(source, source_name, sha256, batch_id, now, stats, mapping)
+                manifest["dataset"] = None if private else self.dataset
                 if not private:
                     manifest["replaced_rows"] = self.count_replaced(source.table, tmp)
                 (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
@@ -226,7 +286,8 @@ class Store:
 
     @property
     def private_dir(self) -> Path:
-        return self.root / ".private"
+        """Private batches belong to no dataset until published: one folder for the store."""
+        return self.base / ".private"
 
     def private_batch(self, batch_id: str) -> Batch:
         """A batch written with private=True and not yet published."""
@@ -238,9 +299,9 @@ class Store:
         return Batch(id=batch_id, path=path, manifest=manifest)
 
     def publish(self, batch_id: str) -> IngestResult:
-        """Make a private batch shared, in one rename, under its content's lock. A file already
-        published (same table and content) is not published twice: the private copy is
-        discarded and the result says so."""
+        """Make a private batch shared in this dataset, in one rename, under its content's lock.
+        A file already published here (same table and content) is not published twice: the
+        private copy is discarded and the result says so."""
         batch = self.private_batch(batch_id)
         m = batch.manifest
         with self.content_lock(m["table"], m["sha256"]):
@@ -252,6 +313,7 @@ class Store:
                 return result
             m["replaced_rows"] = result.replaced_rows = self.count_replaced(m["table"], batch.path)
             m["published_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+            m["dataset"] = self.dataset
             (batch.path / MANIFEST).write_text(json.dumps(m, indent=2, ensure_ascii=False))
             self.batches_dir.mkdir(parents=True, exist_ok=True)
             os.rename(batch.path, self.batches_dir / batch_id)

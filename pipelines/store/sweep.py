@@ -75,6 +75,8 @@ def sweep_store(
     its half-written and half-deleted ones)."""
     ttl_s, now = _limits(ttl_h, now)
     store = Store(root)
+    for name in store.datasets():
+        store.at(name)  # opening a dataset sweeps its half-written and half-deleted batches
     removed = []
     folder = store.private_dir
     for entry in sorted(folder.iterdir()) if folder.is_dir() else []:

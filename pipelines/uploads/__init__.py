@@ -44,6 +44,7 @@ from pipelines.uploads.mapping import (
     score_tables,
 )
 from pipelines.uploads.read import Problem, RawFile, UploadError, read_upload
+from pipelines.uploads.statelog import StateLogSpec, propose_state_log
 
 __all__ = [
     "EXTRAS",
@@ -80,6 +81,8 @@ class PreparedUpload:
     report: ConversionReport
     preset: Path | None = None  # the preset applied automatically, if any
     notes: list[str] = field(default_factory=list)
+    # the file read as a machine state log (pipelines.uploads.statelog), when it looks like one
+    state_log: StateLogSpec | None = None
     _workdir: Path | None = None
     _remove: weakref.finalize | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -96,6 +99,12 @@ class PreparedUpload:
     def missing_required(self) -> list[str]:
         return self.mapping.missing_required()
 
+    @property
+    def as_state_log(self) -> bool:
+        """True when the file is best read as a state log: it looks like one, and the proposed
+        table misses a required column."""
+        return self.state_log is not None and bool(self.missing_required)
+
     def remap(self, mapping: Mapping) -> PreparedUpload:
         """The same file under an edited mapping: the rows already read, a new canonical CSV in
         a new folder next to this one. This one stays intact (also when the remap fails); the
@@ -111,6 +120,7 @@ class PreparedUpload:
             report=report,
             preset=None,
             notes=[],
+            state_log=self.state_log,
             _workdir=workdir,
         )
 
@@ -192,6 +202,7 @@ def prepare_upload(
         report=report,
         preset=preset_path,
         notes=notes,
+        state_log=propose_state_log(raw) if table is None else None,
         _workdir=workdir,
     )
 

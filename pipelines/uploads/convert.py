@@ -23,6 +23,7 @@ from pipelines.uploads.mapping import (
     Mapping,
     column_unit,
 )
+from pipelines.uploads.expressions import evaluate, parse
 from pipelines.uploads.read import Problem, RawFile, UploadError
 from pipelines.uploads.values import (
     DATE_FORMATS,
@@ -142,13 +143,37 @@ def pack_extras(raw: RawFile, extras: list[str]) -> list[str]:
 
 
 def check_fits(raw: RawFile, mapping: Mapping) -> None:
-    """Raise UploadError when the mapping names headers the file does not have."""
-    missing = [m.source for m in mapping.mapped.values() if m.source not in raw.header]
+    """Raise UploadError when the mapping names headers the file does not have, or gives a
+    constant its column cannot read (every row would be rejected for it)."""
+    missing = [m.source for m in mapping.mapped.values() if m.source not in (None, *raw.header)]
     if missing:
         raise UploadError(
             f"{raw.original_name or 'the file'}: the mapping uses column(s) the file does not "
             f"have: {', '.join(repr(m) for m in missing)}"
         )
+    table = load().tables[mapping.table]
+    for name, cm in mapping.mapped.items():
+        if cm.expression is not None:
+            parse(cm.expression, raw.header)  # ExpressionError (an UploadError) names the problem
+        if cm.constant is not None and cm.constant.strip():
+            col = table.columns[name]
+            if column_converter(col, cm)(cm.constant.strip()) is None:
+                raise UploadError(
+                    f"{name}: the constant {cm.constant.strip()!r} is not a valid {col.type}"
+                )
+
+
+def _column_values(raw: RawFile, name: str, cm: ColumnMap, col: Column):
+    """The column's values, one per row, before normalising: from the source column, the
+    constant, or the expression (already numbers; a row whose operand is not a number carries
+    that operand as written, so validation rejects the row with its reason)."""
+    if cm.source is not None:
+        i = raw.header.index(cm.source)
+        return [r[i] for r in raw.rows], column_converter(col, cm)
+    if cm.constant is not None:
+        return [cm.constant] * len(raw.rows), column_converter(col, cm)
+    values, _ = evaluate(parse(cm.expression, raw.header), raw, cm.decimal or ".")
+    return values, column_converter(col, ColumnMap(decimal="."))
 
 
 def to_canonical_csv(raw: RawFile, mapping: Mapping, out_path: Path | str) -> ConversionReport:
@@ -162,12 +187,8 @@ def to_canonical_csv(raw: RawFile, mapping: Mapping, out_path: Path | str) -> Co
     header: list[str] = []
     unparsed: dict[str, int] = {}
     examples: dict[str, list[tuple[int, str]]] = {}
-    for name, cm in mapping.columns.items():
-        if cm.source is None:
-            continue
-        i = raw.header.index(cm.source)
-        values = [r[i] for r in rows]
-        conv = column_converter(table.columns[name], cm)
+    for name, cm in mapping.mapped.items():
+        values, conv = _column_values(raw, name, cm, table.columns[name])
         # each distinct value is converted once (dates, products and lines repeat a lot)
         done: dict[str, str] = {}
         bad: set[str] = set()

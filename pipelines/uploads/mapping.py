@@ -2,14 +2,19 @@
 
 A `Mapping` is a plain dataclass that round-trips to a JSON preset:
 
-    {"version": 1, "table": "orders", "signature": "<sha256 of the header>",
+    {"version": 2, "table": "orders", "signature": "<sha256 of the header>",
      "headers": ["Order No", "Due Date", ...],
      "columns": {"promised_date": {"source": "Due Date", "transform": null,
-                                   "date_format": "%d/%m/%Y", "decimal": null}, ...},
+                                   "date_format": "%d/%m/%Y", "decimal": null},
+                 "qty_ordered": {"constant": "1"},
+                 "downtime_min": {"expression": "([Planned s] - [Run s]) / 60"}, ...},
      "delimiter": ";", "encoding": "cp1252"}
 
-User headers are only ever compared and stored as data; they never become SQL identifiers:
-columns left unmapped travel in one `_extras` JSON column (see convert.py).
+A canonical column comes from one source column, a constant, or an expression over source
+columns (pipelines/uploads/expressions.py: an allow-listed grammar compiled to SQL over generated
+identifiers); one source column may feed several canonical columns. Version 1 presets (sources
+only) still load. User headers are only ever compared and stored as data; they never become SQL
+identifiers: columns left unmapped travel in one `_extras` JSON column (see convert.py).
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from pipelines.uploads.read import DELIMITERS, MAX_COLUMNS, RawFile, UploadError
 from pipelines.uploads.values import DATE_FORMATS, infer_date_format, infer_decimal
 
 HERE = Path(__file__).resolve().parent
-PRESET_VERSION = 1
+PRESET_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MAX_PRESET_BYTES = 1024 * 1024
 THRESHOLD = 0.6  # a header feeds a column only with at least this match score
 PRESETS = "presets"  # <store>/presets/<signature>.json
@@ -321,16 +327,46 @@ def header_signature(header: list[str]) -> str:
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()
 
 
+COLUMN_KEYS = ("source", "constant", "expression", "transform", "date_format", "decimal")
+
+
 @dataclass
 class ColumnMap:
     source: str | None = None  # a header of the file
     transform: str | None = None  # a name of TRANSFORMS
     date_format: str | None = None  # a key of DATE_FORMATS (date and timestamp columns)
-    decimal: str | None = None  # "." or "," (number columns)
+    decimal: str | None = None  # "." or "," (number columns, and an expression's operands)
+    constant: str | None = None  # one value for every row, read like a value of the file
+    expression: str | None = None  # over source columns (pipelines/uploads/expressions.py)
+
+    @property
+    def kind(self) -> str | None:
+        """'source', 'constant', 'expression', or None when nothing feeds the column."""
+        for k in ("source", "constant", "expression"):
+            if getattr(self, k) is not None:
+                return k
+        return None
+
+    def reads(self, headers: list[str]) -> list[str]:
+        """The columns of a file with `headers` this column reads."""
+        if self.source is not None:
+            return [self.source]
+        if self.expression is not None:
+            from pipelines.uploads.expressions import ExpressionError, parse
+
+            try:
+                return parse(self.expression, headers).columns
+            except ExpressionError:
+                return []
+        return []
 
     def to_json(self) -> dict:
-        return {
-            "source": self.source,
+        out = {"source": self.source}
+        if self.constant is not None:
+            out["constant"] = self.constant
+        if self.expression is not None:
+            out["expression"] = self.expression
+        return out | {
             "transform": self.transform,
             "date_format": self.date_format,
             "decimal": self.decimal,
@@ -358,20 +394,21 @@ class Mapping:
 
     @property
     def mapped(self) -> dict[str, ColumnMap]:
-        return {c: m for c, m in self.columns.items() if m.source is not None}
+        """The canonical columns something feeds (a column, a constant or an expression)."""
+        return {c: m for c, m in self.columns.items() if m.kind is not None}
 
     @property
     def extras(self) -> list[str]:
         """Headers that feed no canonical column (kept in `_extras`)."""
-        used = {m.source for m in self.columns.values()}
+        used = {h for m in self.columns.values() for h in m.reads(self.headers)}
         return [h for h in self.headers if h not in used]
 
     def missing_required(self) -> list[str]:
-        """Required columns (and one-of groups, as 'a or b') that no header feeds."""
+        """Required columns (and one-of groups, as 'a or b') that nothing feeds."""
         t = load().tables[self.table]
-        out = [c for c in t.required if self.columns[c].source is None]
+        out = [c for c in t.required if self.columns[c].kind is None]
         for g in t.one_of:
-            if all(self.columns[c].source is None for c in g):
+            if all(self.columns[c].kind is None for c in g):
                 out.append(" or ".join(g))
         return out
 
@@ -402,7 +439,7 @@ def _bad(msg: str) -> PresetError:
 def _from_json(data) -> Mapping:
     if not isinstance(data, dict):
         raise _bad("expected a JSON object")
-    if data.get("version") != PRESET_VERSION:
+    if data.get("version") not in READABLE_VERSIONS:
         raise _bad(f"version must be {PRESET_VERSION} (found {data.get('version')!r})")
     tables = load().tables
     table = data.get("table")
@@ -426,32 +463,13 @@ def _from_json(data) -> Mapping:
     if not isinstance(cols, dict):
         raise _bad("'columns' must be an object")
     out: dict[str, ColumnMap] = {}
-    used: dict[str, str] = {}
     for name, spec in cols.items():
         if name not in t.columns:
             raise _bad(f"{name!r} is not a column of {table}")
-        if not isinstance(spec, dict) or set(spec) - {
-            "source",
-            "transform",
-            "date_format",
-            "decimal",
-        }:
-            raise _bad(f"{name}: expected source, transform, date_format, decimal")
-        cm = ColumnMap(
-            source=spec.get("source"),
-            transform=spec.get("transform"),
-            date_format=spec.get("date_format"),
-            decimal=spec.get("decimal"),
-        )
-        col = t.columns[name]
-        if cm.source is not None:
-            if cm.source not in headers:
-                raise _bad(f"{name}: source {cm.source!r} is not one of its headers")
-            if cm.source in used:
-                raise _bad(f"{cm.source!r} feeds both {used[cm.source]} and {name}")
-            used[cm.source] = name
-        _check_column(col, cm)
-        out[name] = cm
+        if not isinstance(spec, dict) or set(spec) - set(COLUMN_KEYS):
+            raise _bad(f"{name}: expected {', '.join(COLUMN_KEYS)}")
+        cm = ColumnMap(**{k: spec.get(k) for k in COLUMN_KEYS})
+        out[name] = checked_column(t.columns[name], cm, headers)
     delimiter = data.get("delimiter")
     if delimiter is not None and delimiter not in DELIMITERS:
         raise _bad(f"unknown delimiter {delimiter!r}")
@@ -466,6 +484,52 @@ def _from_json(data) -> Mapping:
         encoding=encoding,
         signature=signature,
     )
+
+
+def checked_column(col: Column, cm: ColumnMap, headers: list[str]) -> ColumnMap:
+    """The ColumnMap if it can feed `col` from a file with `headers` (PresetError, one line, if
+    not): at most one of source, constant and expression; a source among the headers; a
+    constant as text; an expression that parses, over numbers into a number column. An
+    expression that is one column reference becomes that source; others get their canonical
+    text."""
+    fed = [k for k in ("source", "constant", "expression") if getattr(cm, k) is not None]
+    if len(fed) > 1:
+        raise _bad(f"{col.name}: give one of source, constant or expression, not {' and '.join(fed)}")
+    for k in fed:
+        if not isinstance(getattr(cm, k), str) or not getattr(cm, k).strip():
+            raise _bad(f"{col.name}: {k} must be a non-empty text")
+    if cm.source is not None and cm.source not in headers:
+        raise _bad(f"{col.name}: source {cm.source!r} is not one of its headers")
+    if cm.expression is not None:
+        cm = _checked_expression(col, cm, headers)
+    if cm.constant is not None and len(cm.constant) > 500:
+        raise _bad(f"{col.name}: the constant is longer than 500 characters")
+    _check_column(col, cm)
+    return cm
+
+
+def _checked_expression(col: Column, cm: ColumnMap, headers: list[str]) -> ColumnMap:
+    from pipelines.uploads.expressions import ExpressionError, parse
+
+    try:
+        expr = parse(cm.expression, headers)
+    except ExpressionError as e:
+        raise _bad(f"{col.name}: {e}") from None
+    if expr.is_column:
+        return ColumnMap(
+            source=expr.columns[0],
+            transform=cm.transform,
+            date_format=cm.date_format,
+            decimal=cm.decimal,
+        )
+    if col.type != "number":
+        raise _bad(
+            f"{col.name}: an expression computes a number, and {col.name} is a {col.type} "
+            "column: map a column or a constant"
+        )
+    if cm.transform is not None:
+        raise _bad(f"{col.name}: an expression states its own units; drop the transform")
+    return ColumnMap(expression=expr.text, decimal=cm.decimal)
 
 
 def _check_column(col: Column, cm: ColumnMap) -> None:

@@ -265,7 +265,7 @@ def test_preset_round_trips_through_a_plain_json_file(messy, tmp_path):
         "delimiter",
         "encoding",
     }
-    assert data["version"] == 1 and data["table"] == "orders"
+    assert data["version"] == 2 and data["table"] == "orders"
     assert data["delimiter"] == ";" and data["encoding"] == "cp1252"
     assert data["columns"]["promised_date"] == {
         "source": "Liefertermin",
@@ -293,15 +293,15 @@ def _preset(tmp_path, **change):
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"version": 2}, "version must be 1"),
+        ({"version": 3}, "version must be 2"),
         ({"table": "nope"}, "unknown table 'nope'"),
         ({"signature": "0" * 64}, "'signature' does not match 'headers'"),
         ({"headers": "Order"}, "'headers' must be a list"),
         ({"columns": {"nope": {"source": None}}}, "'nope' is not a column of orders"),
         ({"columns": {"customer": {"source": "Missing"}}}, "not one of its headers"),
         (
-            {"columns": {"customer": {"source": "Qty"}, "qty_ordered": {"source": "Qty"}}},
-            "'Qty' feeds both customer and qty_ordered",
+            {"columns": {"qty_ordered": {"source": "Qty", "constant": "1"}}},
+            "give one of source, constant or expression, not source and constant",
         ),
         ({"columns": {"qty_ordered": {"source": "Qty", "transform": "x"}}}, "unknown transform"),
         (
