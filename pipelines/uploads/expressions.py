@@ -108,7 +108,8 @@ def _sql(e: Expr, names: dict[str, str]) -> str:
     """Every node is a DECIMAL(38,9): products and quotients (DOUBLE in DuckDB) are cast back."""
     if e.kind == "number":
         literal = format(e.value, "f")
-        assert re.fullmatch(r"-?\d+(\.\d+)?", literal)
+        if not re.fullmatch(r"-?\d+(\.\d+)?", literal):
+            raise ValueError(f"not a finite number: {literal!r}")
         return f"cast({literal} as {DECIMAL})"
     if e.kind == "column":
         name = names.get(e.value)
@@ -127,7 +128,8 @@ def _sql(e: Expr, names: dict[str, str]) -> str:
     if e.kind == "round":
         digits = int(e.args[1].value) if len(args) == 2 else 0
         return f"cast(round({args[0]}, {digits}) as {DECIMAL})"
-    assert e.kind in FUNCTIONS
+    if e.kind not in FUNCTIONS:
+        raise ValueError(f"not an allowed function: {e.kind!r}")
     return f"{e.kind}({', '.join(args)})"
 
 
@@ -240,15 +242,16 @@ class _Parser:
         return e
 
     def sum(self) -> Expr:
-        e = self.product()
-        while op := self.next_op("+-"):
-            e = Expr(op, args=(e, self.product()))
-        return e
+        return self.chain("+-", self.product)
 
     def product(self) -> Expr:
-        e = self.unary()
-        while op := self.next_op("*/"):
-            e = Expr(op, args=(e, self.unary()))
+        return self.chain("*/", self.unary)
+
+    def chain(self, ops: str, operand) -> Expr:
+        """operand (op operand)*, grouped from the left: a - b - c is (a - b) - c."""
+        e = operand()
+        while op := self.next_op(ops):
+            e = Expr(op, args=(e, operand()))
         return e
 
     def unary(self) -> Expr:

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from pipelines.uploads.expressions import ExpressionError, evaluate, parse, to_sql
+from pipelines.uploads.expressions import Expr, ExpressionError, evaluate, parse, to_sql
 from tests.pipelines.uploads.test_mapping import raw_of
 
 HEADERS = ["Planned Time", "Run Time", "produced_qty", "Good Qty", "Output", "Scrap"]
@@ -58,6 +58,7 @@ def test_round_abs_least_greatest_and_nullif():
     rows = [["10", "3"], ["-4", "0"]]
     assert run("round(a / b, 2)", header, rows)[0] == ["3.33", ""]  # 3.333…; b = 0 → empty
     assert run("round(a)", ["a"], [["2.5"], ["-2.5"]])[0] == ["3", "-3"]  # half away from 0
+    assert run("round(a, -2)", ["a"], [["1250"]])[0] == ["1300"]  # to the hundred
     assert run("abs(a)", header, rows)[0] == ["10", "4"]
     assert run("least(a, b)", header, rows)[0] == ["3", "-4"]
     assert run("greatest(a, b, 5)", header, rows)[0] == ["10", "5"]
@@ -184,12 +185,16 @@ def test_the_sql_holds_only_the_callers_identifiers():
     assert texts == ["2"]
 
 
-def test_to_sql_wants_a_plain_identifier_for_every_column():
+def test_to_sql_refuses_what_is_not_an_identifier_a_number_or_an_allowed_function():
     e = parse("a + 1", ["a"])
     with pytest.raises(ValueError):
         to_sql(e, {"a": 'c0"; drop table t'})
     with pytest.raises(ValueError):
         to_sql(e, {})
+    with pytest.raises(ValueError):  # trees built by hand are checked too
+        to_sql(Expr("exec", args=(e,)), {"a": "c0"})
+    with pytest.raises(ValueError):
+        to_sql(Expr("number", "1); drop table t; --"), {})
 
 
 # ---------------------------------------------------------------------------------------- errors
