@@ -151,7 +151,9 @@ def trend(df: pd.DataFrame, height: int = HEIGHT, title: str | None = None) -> g
 def waterfall(df: pd.DataFrame, height: int = HEIGHT) -> go.Figure:
     """OEE loss waterfall in hours: planned time, three losses, fully productive time."""
     if df.empty:
-        return empty(why(df, "No runs with planned time, downtime, cycle time and good units"))
+        return empty(
+            why(df, "No runs with planned time, downtime (or run time), cycle time and good units")
+        )
     bad = list(df["data_problem"]) if "data_problem" in df.columns else [False] * len(df)
     labels = [f"{lb} (data problem)" if b else lb for lb, b in zip(df["label"], bad, strict=True)]
     text = [

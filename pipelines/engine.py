@@ -59,8 +59,9 @@ class DataInfo:
     as_of: date | None
     rows: dict[str, int] = field(default_factory=dict)
     columns_with_values: set[str] = field(default_factory=set)  # "table.column"
-    # (fact, flag) of the unrecognised_<column> flags with at least one row in the data
-    watched: set[tuple[str, str]] = field(default_factory=set)
+    # (fact, flag) of the flags counted whenever present (Fact.counted: unrecognised_<column>,
+    # suspects marked `always`) with at least one row in the data
+    counted: set[tuple[str, str]] = field(default_factory=set)
 
 
 class Engine:
@@ -246,14 +247,14 @@ class Engine:
             as_of=end,
             rows=rows,
             columns_with_values=present,
-            watched=self._watched(con),
+            counted=self._counted(con),
         )
 
     @staticmethod
-    def _watched(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    def _counted(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
         out = set()
         for fact in load().facts.values():
-            for flag in fact.watched():
+            for flag in fact.counted():
                 n = con.execute(f"select {rows_sql(fact, flag)} from {quote(fact.relation)}")
                 if n.fetchone()[0]:
                     out.add((fact.name, flag.name))
@@ -344,8 +345,9 @@ class Engine:
                 raise InputError(f"unknown dimension {d!r}; use one of: {', '.join(dims)}")
 
     def _computed(self, resolved: list[ResolvedKpi], q: KpiQuery, windows) -> pd.DataFrame:
-        # rows with a value Andon does not recognise are counted only if the data has any
-        df = self._query(resolved, q, windows, counted=set(self.info.watched))
+        # rows with a value Andon does not recognise, or of an `always` suspect, are counted
+        # only if the data has any
+        df = self._query(resolved, q, windows, counted=set(self.info.counted))
         by_id = {rk.id: rk for rk in resolved}
         implausible = {
             m
@@ -393,7 +395,7 @@ class Engine:
     def _with_suspects(self, df: pd.DataFrame, kpis, q: KpiQuery, windows) -> pd.DataFrame:
         """df with the suspect rows in scope counted for `kpis` (their rows in a second query:
         only a scope with an impossible value pays for it)."""
-        counted = set(self.info.watched) | {
+        counted = set(self.info.counted) | {
             (rk.kpi.fact, s) for rk in kpis for s in rk.kpi.suspects
         }
         extra = self._query(kpis, q, windows, counted)

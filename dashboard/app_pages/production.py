@@ -35,8 +35,8 @@ def oee_section(q: KpiQuery, summary: pd.DataFrame) -> None:
             with cols[2 * i + 1]:
                 st.markdown("**×**" if i < 2 else "**=**", text_alignment="center")
     st.caption(
-        "Losses in hours over the runs that report planned time, downtime, ideal cycle time and "
-        "good units; fully productive time ÷ planned time is the OEE above."
+        "Losses in hours over the runs that report planned time, downtime (or run time), ideal "
+        "cycle time and good units; fully productive time ÷ planned time is the OEE above."
     )
     waterfall = state.get("oee_waterfall", q)
     drill.chart(charts.waterfall(waterfall, height=300), key="oee-waterfall")

@@ -103,6 +103,7 @@ class Flag:
     sql: str
     reports: bool = False  # selects the rows that report an input (none → unknown, not 0)
     suspect: bool = False  # rows that cannot be right
+    always: bool = False  # a suspect named whenever its rows are in scope, not only above max
     watches: str | None = None  # for unrecognised_<column>: the column
 
 
@@ -146,6 +147,11 @@ class Fact:
 
     def watched(self) -> list[Flag]:
         return [f for f in self.flags.values() if f.watches]
+
+    def counted(self) -> list[Flag]:
+        """The flags whose rows are counted whenever the data has any: the watched ones and the
+        suspects marked `always` (the others only when a value is implausible)."""
+        return [f for f in self.flags.values() if f.watches or f.always]
 
 
 # ---------------------------------------------------------------------------------- registry
@@ -278,12 +284,15 @@ def _load_tables(raw: dict) -> dict[str, Table]:
 
 
 def _flag(name: str, raw: dict) -> Flag:
+    if raw.get("always") and not raw.get("suspect"):
+        raise ValueError(f"flag {name}: `always` is for suspect flags")
     return Flag(
         name=name,
         label=raw["label"],
         sql=raw["sql"],
         reports=raw.get("reports", False),
         suspect=raw.get("suspect", False),
+        always=raw.get("always", False),
     )
 
 

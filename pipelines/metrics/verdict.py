@@ -1,5 +1,6 @@
 """What a KPI row may not say by its number alone: why a value is n/a (`reason`), and why a value
-cannot be trusted as it stands (`flags`: an impossible value, rows Andon does not recognise)."""
+cannot be trusted as it stands (`flags`: an impossible value, rows that cannot be right, rows Andon
+does not recognise)."""
 
 from __future__ import annotations
 
@@ -45,19 +46,23 @@ def flags(rk: ResolvedKpi, value, counts: dict[str, object]) -> list[str]:
     """Short texts naming what makes a value untrustworthy; empty when nothing does.
 
     A value above the KPI's `max` cannot be true: it is flagged with the suspect rows in scope
-    that explain it. Rows whose value of a watched column Andon does not recognise (e.g. a status
-    that is none of the allowed values or their synonyms) are counted."""
+    that explain it. A suspect marked `always` (output with zero planned time) is named with its
+    count whenever such rows are in scope, whatever the value. Rows whose value of a watched
+    column Andon does not recognise (e.g. a status that is none of the allowed values or their
+    synonyms) are counted."""
     reg = load()
     kpi = rk.kpi
+    suspects = {}  # each suspect flag of the KPI with rows in scope → their count
+    for s in kpi.suspects:
+        n = counts.get(count_column(kpi.fact, s))
+        if not _missing(n) and n > 0:
+            suspects[reg.facts[kpi.fact].flags[s]] = int(n)
     out = []
     if kpi.max is not None and not _missing(value) and value > kpi.max * (1 + 1e-12):
-        causes = []
-        for s in kpi.suspects:
-            n = counts.get(count_column(kpi.fact, s))
-            if not _missing(n) and n > 0:
-                causes.append(f"{reg.facts[kpi.fact].flags[s].label}: {int(n)}")
-        text = f"above {_bound(kpi)}, which cannot be true"
-        out.append(text + (": " + "; ".join(causes) if causes else ""))
+        causes = "; ".join(f"{f.label}: {n}" for f, n in suspects.items())
+        out.append(f"above {_bound(kpi)}, which cannot be true" + (": " + causes if causes else ""))
+    else:
+        out += [f"{f.label}: {n}" for f, n in suspects.items() if f.always]
     for fact in rk.facts:
         for w in reg.facts[fact].watched():
             n = counts.get(count_column(fact, w.name))

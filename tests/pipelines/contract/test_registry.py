@@ -3,7 +3,9 @@
 import re
 from pathlib import Path
 
-from pipelines.contract import load
+import pytest
+
+from pipelines.contract import _flag, load
 from tests.pipelines.metrics.test_kpi_values import EXPECTED
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -51,3 +53,14 @@ def test_the_spec_in_docs_is_the_shared_spec_plus_our_extensions():
     if shared.exists():
         # docs/kpi-spec.md = shared spec + an "Andon extensions" section at its end
         assert SPEC.startswith(shared.read_text().rstrip())
+
+
+def test_a_flag_counted_always_is_a_suspect_that_some_kpi_lists():
+    reg = load()
+    listed = {(k.fact, s) for k in reg.kpis.values() for s in k.suspects}
+    for fact in reg.facts.values():
+        for flag in fact.flags.values():
+            if flag.always:
+                assert flag.suspect and (fact.name, flag.name) in listed, flag.name
+    with pytest.raises(ValueError, match="`always` is for suspect flags"):
+        _flag("f", {"label": "rows", "sql": "true", "always": True})

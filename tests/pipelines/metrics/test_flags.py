@@ -90,6 +90,39 @@ def test_output_with_zero_planned_time_is_a_suspect_row(csv_dir):
     assert "runs with output but zero planned time: 1" in perf["flags"][0]
 
 
+# Z1 is sound: PT 480, downtime 60 → RT 420 min; ICT 30 s × 400 = 200 min ideal.
+# Z2 (an OEE report's row) claims 30 units in 0 planned minutes and 0 run time: ideal 15 min.
+#   availability = (420 + 0) / (480 + 0) = 87.5 %; performance = (200 + 15) / 420 = 51.2 %;
+#   OEE = 215 × (430 / 430) / 480 = 44.8 %: all plausible, all flagged with Z2
+ZERO_PLANNED = """
+    run_id,plant,line,product,start_time,planned_time_min,downtime_min,run_time_min,ideal_cycle_time_s,produced_qty,good_qty
+    Z1,P,L1,X,2026-03-02T06:00,480,60,,30,400,400
+    Z2,P,L1,X,2026-03-03T06:00,0,,0,30,30,30
+"""
+
+
+def test_output_with_zero_planned_time_flags_availability_and_oee_whatever_their_value(csv_dir):
+    e = Engine.from_csv_dir(csv_dir(production_runs=ZERO_PLANNED))
+    df = e.kpis(SCOPE)
+    assert row(df, "availability")["value"] == pytest.approx(420 / 480)  # still the ratio of sums
+    assert row(df, "performance")["value"] == pytest.approx(215 / 420)
+    assert row(df, "oee")["value"] == pytest.approx(215 / 480)
+    for metric in ("availability", "performance", "oee"):
+        assert row(df, metric)["flags"] == ["runs with output but zero planned time: 1"], metric
+    assert row(df, "output_units")["flags"] == []  # a KPI that does not list it is not flagged
+    summary = views.kpi_summary(e, SCOPE).set_index("metric")
+    assert summary.loc["availability", "status"] == DATA_PROBLEM
+
+
+def test_the_zero_planned_time_run_is_first_among_the_rows_behind_and_counted_in_scope(csv_dir):
+    e = Engine.from_csv_dir(csv_dir(production_runs=ZERO_PLANNED))
+    frame = views.rows_behind(e, SCOPE, "oee").sets[0].frame
+    assert list(frame["run_id"]) == ["Z2", "Z1"]  # Z2 first, although it starts later
+    assert frame["problem"].iloc[0] == "runs with output but zero planned time"
+    day = KpiQuery(start=date(2026, 3, 2), end=date(2026, 3, 2), as_of=date(2026, 3, 10))
+    assert row(e.kpis(day), "oee")["flags"] == []  # Z2 (03-03) is out of scope
+
+
 ORDERS = """
     order_id,customer,promised_date,delivered_date,qty_ordered,status
     O1,C,2026-03-05,2026-03-05,10,Canceled

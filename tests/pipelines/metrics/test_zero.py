@@ -119,7 +119,8 @@ def test_a_scope_without_rows_says_so(csv_dir):
     assert row(df, "output_units")["value"] is None
     assert row(df, "output_units")["reason"] == "no production runs in this scope"
     assert (
-        row(df, "availability")["reason"] == "no runs with planned time and downtime in this scope"
+        row(df, "availability")["reason"]
+        == "no runs with planned time and downtime (or run time) in this scope"
     )
 
 

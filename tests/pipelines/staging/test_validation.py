@@ -132,6 +132,60 @@ def test_derived_values_fill_empty_columns(tmp_path):
     assert run_id.startswith("run-")
 
 
+def test_downtime_is_derived_from_run_time_when_empty_and_run_time_above_planned_is_rejected(
+    tmp_path,
+):
+    # R1: downtime empty → 480 − 432 = 48 min; R2: downtime given (30) wins over run time;
+    # R3: run time 500 > planned 480 is rejected, with no second error for a derived downtime
+    folder = write_csvs(
+        tmp_path,
+        production_runs="""
+            run_id,line,start_time,produced_qty,planned_time_min,downtime_min,run_time_min
+            R1,L1,2026-03-01,10,480,,432
+            R2,L1,2026-03-01,10,480,30,400
+            R3,L1,2026-03-01,10,480,,500
+        """,
+    )
+    accepted, problems, _ = staged(folder, "production_runs")
+    assert accepted == [2, 3]
+    assert problems == [
+        (
+            4,
+            "run_time_min",
+            "run_time_min=500.0, planned_time_min=480.0",
+            "run_time_min is greater than planned_time_min (run time cannot exceed the planned time)",
+        )
+    ]
+    con = duckdb.connect()
+    stage(open_source(folder / "production_runs.csv"), con, "s")
+    rows = con.execute("select run_id, downtime_min from s order by run_id").fetchall()
+    assert rows == [("R1", 48), ("R2", 30), ("R3", None)]
+
+
+def test_a_run_without_product_takes_its_line_as_product(tmp_path):
+    # one product per line: no product column at all (a, R1 and R2), or an empty value (b, R4)
+    without = """
+        run_id,line,start_time,produced_qty
+        R1,L1,2026-03-01,10
+        R2,L2,2026-03-01,10
+    """
+    empty = """
+        run_id,line,product,start_time,produced_qty
+        R3,L1,X,2026-03-01,10
+        R4,L2,,2026-03-01,10
+    """
+    for name, text, expected in [
+        ("a", without, [("R1", "L1"), ("R2", "L2")]),
+        ("b", empty, [("R3", "X"), ("R4", "L2")]),
+    ]:
+        folder = write_csvs(tmp_path / name, production_runs=text)
+        accepted, problems, _ = staged(folder, "production_runs")
+        assert (accepted, problems) == ([2, 3], [])
+        con = duckdb.connect()
+        stage(open_source(folder / "production_runs.csv"), con, "s")
+        assert con.execute("select run_id, product from s order by 1").fetchall() == expected
+
+
 def test_a_header_without_required_columns_is_refused_in_one_line(tmp_path):
     folder = write_csvs(
         tmp_path,
