@@ -59,10 +59,10 @@ def test_a_constant_feeds_every_row_and_the_kpi_counts_units(tmp_path):
     with prepare_upload(path, "orders.csv", mapping=m) as p:
         r = ingest_upload(store, p)
     assert (r.rows_read, r.rows_accepted, r.rows_rejected) == (4, 4, 0)
-    # due in range: A1 on time, A2 late, A3 on time, A4 open and past due at the as-of
-    # date (2024-01-09) → OTD 2 of 4 = 50 %
+    # A1 on time, A2 late, A3 on time; A4 is open but due on the as-of date (2024-01-09, the
+    # latest delivery), so not yet late → OTD 2 of 3 = 66.7 %
     kpis = values(Engine(store=store).kpis(KpiQuery()))
-    assert kpis["otd"] == pytest.approx(0.5)
+    assert kpis["otd"] == pytest.approx(2 / 3)
 
 
 def test_an_expression_computes_a_column_from_two_others(tmp_path):
