@@ -334,8 +334,9 @@ def window(engine: Engine) -> tuple[date, date]:
     info = engine.info
     end = as_of(engine) or info.end or date.today()
     preset = RANGES.get(st.session_state.get(RANGE) or DEFAULT_RANGE, "last_30")
-    if preset == "all":
-        return min(info.start or end, end), end
+    if preset == "all":  # every date of the data, due dates ahead of the as-of date included
+        last = max(info.last or end, end)
+        return min(info.start or end, end), last
     if preset == "custom":
         picked = st.session_state.get(DATES)
         if isinstance(picked, (tuple, list)) and len(picked) == 2 and all(picked):
@@ -359,9 +360,7 @@ def filters() -> dict[str, list[str]]:
 def current_query(engine: Engine) -> KpiQuery:
     start, end = window(engine)
     grain = GRAINS.get(st.session_state.get(GRAIN) or DEFAULT_GRAIN, "day")
-    return KpiQuery.make(
-        start=start, end=end, as_of=as_of(engine), filters=filters(), grain=grain
-    )
+    return KpiQuery.make(start=start, end=end, as_of=as_of(engine), filters=filters(), grain=grain)
 
 
 def live_every() -> int | None:

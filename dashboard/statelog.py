@@ -50,11 +50,15 @@ def editor(rec: up.Upload) -> StateLogSpec | None:
     headers = rec.prepared.raw.header
     fid, v = rec.file_id, rec.editor_version
     a, b, c, d = st.columns(4)
-    ts = a.selectbox("Timestamp", headers, index=headers.index(spec.timestamp), key=f"sl-ts-{fid}-{v}")
+    ts = a.selectbox(
+        "Timestamp", headers, index=headers.index(spec.timestamp), key=f"sl-ts-{fid}-{v}"
+    )
     machine = b.selectbox(
         "Machine", headers, index=headers.index(spec.machine), key=f"sl-m-{fid}-{v}"
     )
-    state = c.selectbox("State code", headers, index=headers.index(spec.state), key=f"sl-s-{fid}-{v}")
+    state = c.selectbox(
+        "State code", headers, index=headers.index(spec.state), key=f"sl-s-{fid}-{v}"
+    )
     count_options = [up.NONE, *headers]
     count = d.selectbox(
         "Items counted (optional)",

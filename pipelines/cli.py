@@ -302,7 +302,9 @@ def cmd_propose(args) -> int:
         return 0
     print(f"{printable(args.path.name)} → {out['table']} (score {out['score']:.2f})")
     for name, c in out["columns"].items():
-        how = next(f"{k} {printable(c[k])!r}" for k in ("source", "constant", "expression") if k in c)
+        how = next(
+            f"{k} {printable(c[k])!r}" for k in ("source", "constant", "expression") if k in c
+        )
         extra = ", ".join(f"{k} {c[k]}" for k in ("date_format", "transform") if c.get(k))
         print(f"  {name:<20} ← {how}{'  (' + extra + ')' if extra else ''}")
         if c.get("why"):

@@ -57,6 +57,7 @@ class DataInfo:
     start: date | None
     end: date | None
     as_of: date | None
+    last: date | None = None  # the latest date of any kind (plans too: due dates ahead)
     rows: dict[str, int] = field(default_factory=dict)
     columns_with_values: set[str] = field(default_factory=set)  # "table.column"
     # (fact, flag) of the flags counted whenever present (Fact.counted: unrecognised_<column>,
@@ -228,7 +229,7 @@ class Engine:
             ).fetchone()
             rows[name] = counts[0]
             present |= {f"{name}.{c}" for c, n in zip(table.columns, counts[1:], strict=True) if n}
-        lows, highs = [], []
+        lows, highs, lasts = [], [], []
         for fact in reg.facts.values():
             # the data's "now" is the latest date on which something happened (plans do not count)
             for col in dict.fromkeys([*fact.event_dates, *fact.dates]):
@@ -237,6 +238,7 @@ class Engine:
                 ).fetchone()
                 if lo is not None:
                     lows.append(lo)
+                    lasts.append(hi)
                     if col in fact.event_dates:
                         highs.append(hi)
         start = min(lows) if lows else None
@@ -245,6 +247,7 @@ class Engine:
             start=start,
             end=end,
             as_of=end,
+            last=max(lasts) if lasts else None,
             rows=rows,
             columns_with_values=present,
             counted=self._counted(con),

@@ -417,9 +417,11 @@ def table_selector(rec: up.Upload) -> None:
         "Which table is this?",
         tables,
         index=tables.index(current) if current in tables else 0,
-        format_func=lambda t: "machine state log → runs and stops"
-        if t == sl.STATE_LOG
-        else f"{t} (match {scores.get(t, 0):.0%})",
+        format_func=lambda t: (
+            "machine state log → runs and stops"
+            if t == sl.STATE_LOG
+            else f"{t} (match {scores.get(t, 0):.0%})"
+        ),
         key=f"table-{rec.file_id}",
         on_change=set_table,
         args=(rec.file_id,),
@@ -615,7 +617,7 @@ def publish_into(rec: up.Upload) -> None:
     names = state.datasets()
     left, right = st.columns(2)
     choice = left.selectbox(
-        "Publish into dataset",
+        "Dataset",
         [NEW, *names],
         key=f"dataset-{fid}",
         format_func=lambda n: "a new dataset" if n == NEW else n,
@@ -676,7 +678,9 @@ def batch_list() -> None:
 
 def body() -> None:
     if st.session_state.pop(GOTO, False):
-        st.switch_page("app_pages/overview.py")  # the dataset just published, over its span
+        # the dataset just published, over its span; the sidebar's widgets put their values
+        # (already set in session state) back into the URL ({} clears it without touching them)
+        st.switch_page("app_pages/overview.py", query_params={})
     st.markdown("## :material/upload_file: Data")
     st.caption(
         "Upload CSV or Excel exports in your own column names. Andon proposes the table and the "

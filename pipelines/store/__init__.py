@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ def check_dataset(name: str) -> str:
 def dataset_name(text: str) -> str:
     """A valid dataset name made from any text (e.g. a file name): 'Shipments 2006–2015.csv' →
     'shipments-2006-2015'."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     stem = re.sub(r"\.(csv|txt|tsv|xlsx|xlsm)$", "", text.strip(), flags=re.IGNORECASE)
     slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:48].strip("-")
     return slug or "upload"

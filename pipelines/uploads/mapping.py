@@ -494,7 +494,9 @@ def checked_column(col: Column, cm: ColumnMap, headers: list[str]) -> ColumnMap:
     text."""
     fed = [k for k in ("source", "constant", "expression") if getattr(cm, k) is not None]
     if len(fed) > 1:
-        raise _bad(f"{col.name}: give one of source, constant or expression, not {' and '.join(fed)}")
+        raise _bad(
+            f"{col.name}: give one of source, constant or expression, not {' and '.join(fed)}"
+        )
     for k in fed:
         if not isinstance(getattr(cm, k), str) or not getattr(cm, k).strip():
             raise _bad(f"{col.name}: {k} must be a non-empty text")

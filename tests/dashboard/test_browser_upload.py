@@ -86,6 +86,14 @@ def upload_and_validate(page, url: str, path: Path) -> None:
     expect(metric(page, "Rows rejected")).to_have_text("2")
 
 
+def choose_dataset(page, name: str) -> None:
+    """Publish into an existing dataset (the Data page's choice; a new one by default)."""
+    chooser = page.locator("[class*='st-key-dataset-']:not([class*='st-key-dataset-name-']) input")
+    chooser.click()
+    page.get_by_role("option", name=name, exact=True).click()
+    expect(page.get_by_text("New dataset's name")).to_have_count(0)
+
+
 def no_errors(page) -> None:
     expect(page.get_by_test_id("stException")).to_have_count(0)
     expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
@@ -109,13 +117,14 @@ def test_upload_validate_download_rejects_publish_and_see_the_overview_change(
         assert rows[0]["reject_reason"] == "qty_ordered: must be > 0"
         assert "before order_date" in rows[1]["reject_reason"]
         page.get_by_role("button", name="Publish").click()
-        expect(page.get_by_text("Published as batch")).to_be_visible()
-        expect(page.get_by_test_id("stDataFrame").last).to_be_visible()
+        # the overview opens on the new dataset (named after the file) over its whole span:
+        # N1 and N2 delivered on time → 2 of 2 = 100.0 %
+        expect(page).to_have_url(re.compile(r"dataset=lieferungen-marz"))
+        expect(otd(page)).to_have_text("100.0 %")
         no_errors(page)
-        page.get_by_role("link", name="Overview").click()
-        expect(otd(page)).not_to_have_text(SHARED_OTD)
-        expect(otd(page)).to_have_text(re.compile(r"%$"))
-        no_errors(page)
+        # the shared dataset is unchanged
+        page.goto(server.url)
+        expect(otd(page)).to_have_text(SHARED_OTD)
     finally:
         ctx.close()
 
@@ -140,8 +149,9 @@ def test_an_unpublished_upload_is_invisible_to_another_user_until_published(
         expect(bob.get_by_test_id("stSidebar").get_by_text("My uploads")).to_have_count(0)
         # Alice publishes: Bob's live overview picks it up within a refresh interval
         alice.get_by_role("link", name="Data").click()
+        choose_dataset(alice, "default")  # the one Bob watches
         alice.get_by_role("button", name="Publish").click()
-        expect(alice.get_by_text("Published as batch")).to_be_visible()
+        expect(otd(alice)).to_have_text(mine)
         expect(otd(bob)).to_have_text(mine)
         expect(sidebar_a.get_by_text("My uploads")).to_have_count(0)
         no_errors(alice)

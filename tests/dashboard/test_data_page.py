@@ -56,6 +56,20 @@ def upload(at: AppTest, name: str, data: bytes, mime: str = "text/csv") -> AppTe
     return at
 
 
+def into(at: AppTest, dataset: str) -> AppTest:
+    """Choose the dataset the upload is published into (a new one by default)."""
+    [box] = [s for s in at.selectbox if s.label == "Dataset" and s.key.startswith("dataset-")]
+    return box.set_value(dataset).run()
+
+
+def publish(at: AppTest) -> AppTest:
+    """Publish; the overview opens on the dataset published into; then back to the Data page."""
+    button(at, "Publish").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["range"] == "All data"
+    return at.switch_page(DATA).run()
+
+
 def button(at: AppTest, label: str):
     [b] = [b for b in at.button if b.label == label]
     return b
@@ -102,8 +116,9 @@ def test_validate_publish_and_roll_back(monkeypatch, store):
     assert ids[0] not in {b.id for b in Store(store).batches()}
     assert [r.label for r in at.radio] == ["Data"]  # the view mode shows up
 
-    button(at, "Publish").click().run()
-    assert not at.exception, at.exception
+    into(at, "default")
+    publish(at)
+    assert at.session_state["dataset"] == "default"
     assert any("Published as batch" in s.value for s in at.success)
     assert at.session_state["_andon_session_files"].private == []
     assert [r.label for r in at.radio] == []
@@ -125,13 +140,14 @@ def test_validate_publish_and_roll_back(monkeypatch, store):
 def test_the_same_file_published_twice_is_not_doubled(monkeypatch, store):
     at = upload(app(monkeypatch, store), "messy.csv", MESSY)
     button(at, "Validate").click().run()
-    button(at, "Publish").click().run()
+    publish(into(at, "default"))
     n = len(Store(store).batches())
     at.file_uploader(key="uploads").set_value(None).run()
     at = upload(at, "copy of messy.csv", MESSY)
     button(at, "Validate").click().run()
-    assert any("already published" in i.value for i in at.info)
-    button(at, "Publish").click().run()
+    into(at, "default")
+    assert any("already published in dataset `default`" in i.value for i in at.info)
+    publish(at)
     assert any("Already published as batch" in i.value for i in at.info)
     assert len(Store(store).batches()) == n
 
@@ -237,7 +253,13 @@ def test_an_empty_store_can_be_filled_from_the_data_page(monkeypatch, tmp_path):
     assert metrics(at)["Rows rejected"] == "3"
     button(at, "Publish").click().run()
     assert not at.exception, at.exception
-    assert len(Store(empty).batches()) == 1
+    # a new dataset named after the file, opened on the overview over its whole span
+    assert len(Store(empty, "messy").batches()) == 1
+    assert at.session_state["dataset"] == "messy"
+    # accepted: N1 (due 10 Mar, delivered 9 Mar: on time) and N2 (due 11 Mar, open); the as-of
+    # date is the latest delivery (9 Mar), so N2 is not late yet → 1 of 1 = 100.0 %. "All data"
+    # reaches the due dates ahead of it (a range ending on 9 Mar would hold no due line).
+    assert metrics(at)["On-time delivery"] == "100.0 %"
 
 
 def test_unrecognised_values_are_listed_after_validation_and_in_the_batch_list(monkeypatch, store):
@@ -255,9 +277,8 @@ def test_unrecognised_values_are_listed_after_validation_and_in_the_batch_list(m
     warnings = " ".join(w.value for w in at.warning)
     assert "Unrecognised status values:" in warnings
     assert "unavailable (2), on hold (1)" in warnings
-    button(at, "Publish").click().run()
-    assert not at.exception, at.exception
-    batches = up.batch_rows(Store(store))
+    publish(at)  # into a new dataset, named after the file
+    batches = up.batch_rows(Store(store, "orders-export"))
     assert batches["unrecognised values"].iloc[0] == "status: unavailable (2), on hold (1)"
 
 

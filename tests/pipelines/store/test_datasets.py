@@ -95,6 +95,7 @@ def test_a_dataset_name_is_checked(name):
 def test_a_dataset_name_is_made_from_a_file_name():
     assert dataset_name("Shipments 2006–2015.csv") == "shipments-2006-2015"
     assert dataset_name("OEE_report.XLSX") == "oee-report"
+    assert dataset_name("Lieferungen März.csv") == "lieferungen-marz"
     assert dataset_name("…") == "upload"
 
 
