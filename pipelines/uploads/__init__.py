@@ -3,6 +3,8 @@
     prepared = prepare_upload(path, "Orders März.xlsx", presets_dir=presets_dir(store.root))
     prepared.proposals          # [(table, score), ...] best first, judged on headers and values
     prepared.mapping            # proposed, or the saved preset for this exact header
+    prepared.mapping.why        # {column: why it was proposed (header and values)}
+    prepared.mapping.fits       # None, or why the file cannot become the table
     prepared.report             # what the conversion did; prepared.raw.notes: what reading did
     result = ingest_upload(store, prepared)   # one atomic batch; rejects keep their file line
     prepared.cleanup()

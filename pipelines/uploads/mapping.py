@@ -722,7 +722,7 @@ def propose_mapping(raw: RawFile, table: str | None = None) -> Mapping:
         scores={c: m.combined for c, (_, m) in got.items()},
         why={
             c: _why(raw.header[i], m, _value_reason(profile, i, t.columns[c], columns[c], m))
-            for c, (i, m) in got.items()
+            for c, (i, m) in sorted(got.items(), key=lambda p: list(t.columns).index(p[0]))
         },
         fits=_misfit(raw.header, table, cands, got, profile),
     )
@@ -804,7 +804,8 @@ def _notes(
         if m.fit < PLAUSIBLE and (m.column not in dropped or m.score > dropped[m.column][1].score):
             dropped[m.column] = (i, m)
     for c, (i, m) in dropped.items():
-        notes.append(f'{c}: "{header[i]}" not proposed: {m.reason}')
+        if c not in got or m.score >= got[c][1].score:  # it would have been proposed by name
+            notes.append(f'{c}: "{header[i]}" not proposed: {m.reason}')
     missing = mapping.missing_required()
     if missing:
         notes.append("no column found for required " + ", ".join(missing))
@@ -840,7 +841,7 @@ def _misfit(
             "add a date column, or set a constant date"
         )
     key = profile.key_fit(t, {c: i for c, (i, _) in got.items()})
-    if key is not None and key.score < PLAUSIBLE:
+    if key is not None and key.score <= PLAUSIBLE:  # half the rows or more rejected
         return f"this file cannot become {table} because {key.reason} (a repeated key is rejected)"
     return None
 
@@ -848,7 +849,7 @@ def _misfit(
 def explain_fit(raw: RawFile, table: str) -> str | None:
     """Why the file cannot become `table`, in one sentence that says what to do; None when it
     can. It cannot when no column holds plausible dates for a required date of the table, or
-    when most rows repeat the table's key."""
+    when half the rows or more repeat the table's key (and would be rejected)."""
     profile = Profile(raw)
     cands = _candidates(raw.header, table, profile)
     return _misfit(raw.header, table, cands, _greedy(cands, table), profile)

@@ -204,15 +204,21 @@ def _line_numbers(s: Sample) -> Fit:
     repeat = max(0.0, (1 - ratio) / (1 - REPEATING))
     return Fit(
         round(share * repeat, 3),
-        f"{s.distinct:,} distinct values in {s.filled:,} rows: line numbers would repeat "
-        "from order to order",
+        f"{_distinct(s)} in {s.filled:,} rows: line numbers would repeat from order to order",
     )
 
 
 def _allowed(col: Column, s: Sample) -> Fit:
     share, n = s.share(lambda v: col.canonical(v) is not None)
     words = ", ".join(col.values or ())
-    return Fit(round(0.3 + 0.7 * share, 3), f"{n:,} of {s.of_filled()} are {words}")
+    return Fit(
+        round(0.3 + 0.7 * share, 3),
+        f"{n:,} of {s.of_filled()} are known {col.name} words ({words})",
+    )
+
+
+def _distinct(s: Sample) -> str:
+    return f"{s.distinct:,} distinct value" + ("" if s.distinct == 1 else "s")
 
 
 def _is_date_text(v: str) -> bool:
@@ -228,7 +234,7 @@ def _ids(s: Sample) -> Fit:
     if s.share(_is_date_text)[0] >= 0.8:
         return Fit(0.3, "the values are dates, not ids")
     unique = s.distinct / s.filled
-    return Fit(round(0.8 + 0.2 * unique, 3), f"{s.distinct:,} distinct values in {s.filled:,} rows")
+    return Fit(round(0.8 + 0.2 * unique, 3), f"{_distinct(s)} in {s.filled:,} rows")
 
 
 def _names(s: Sample) -> Fit:
@@ -238,7 +244,7 @@ def _names(s: Sample) -> Fit:
         return Fit(0.4, "the values are decimal numbers, not names")
     ratio = s.distinct / s.filled
     score = 1.0 if s.filled < 10 or ratio <= REPEATING else 1 - (ratio - REPEATING)
-    return Fit(round(score, 3), f"{s.distinct:,} distinct values in {s.filled:,} rows")
+    return Fit(round(score, 3), f"{_distinct(s)} in {s.filled:,} rows")
 
 
 # ---------------------------------------------------------------------------- a file's columns
