@@ -830,7 +830,7 @@ def _misfit(
 ) -> str | None:
     t = load().tables[table]
     for c in _missing_dates(t, got):
-        tried = [(i, m) for i, m in cands if m.column == c]
+        tried = [(i, m) for i, m in cands if m.column == c and m.fit < PLAUSIBLE]
         if tried:
             i, m = max(tried, key=lambda p: p[1].score)
             what = f' ("{header[i]}": {m.reason})'
@@ -850,6 +850,8 @@ def explain_fit(raw: RawFile, table: str) -> str | None:
     """Why the file cannot become `table`, in one sentence that says what to do; None when it
     can. It cannot when no column holds plausible dates for a required date of the table, or
     when half the rows or more repeat the table's key (and would be rejected)."""
+    if table not in load().tables:
+        raise UploadError(f"unknown table {table!r} (use one of: {', '.join(load().tables)})")
     profile = Profile(raw)
     cands = _candidates(raw.header, table, profile)
     return _misfit(raw.header, table, cands, _greedy(cands, table), profile)

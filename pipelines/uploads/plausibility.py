@@ -101,13 +101,25 @@ def plausibility(
     Dates parse under the inferred format (`date_format` when given); numbers parse and respect
     the column's bounds; line numbers are small whole numbers that repeat; allowed values are
     recognised; ids are mostly unique (uniqueness raises the score, it is not required); names
-    (line, product, customer …) repeat and are neither dates nor decimals.
+    (line, product, customer …) repeat and are neither dates nor decimals. Empty values count
+    against a required column (its rows would be rejected).
     """
     s = values if isinstance(values, Sample) else Sample.of(values)
     if s.rows == 0:
         return Fit(1.0, "no values to check")
-    if s.filled == 0:
-        return Fit(0.9, "the column is empty")
+    if s.filled == 0:  # every row would be rejected for a required column
+        return Fit(0.0 if col.required else 0.9, "the column is empty")
+    fit = _judge(col, s, date_format)
+    if col.required and s.filled < s.rows:  # an empty required value is rejected
+        empty = s.rows - s.filled
+        return Fit(
+            round(fit.score * s.filled / s.rows, 3),
+            f"{fit.reason}; {empty:,} of {s.rows:,} rows empty",
+        )
+    return fit
+
+
+def _judge(col: Column, s: Sample, date_format: str | None) -> Fit:
     if col.type in DATE_TYPES:
         return _dates(s, date_format)
     if col.name == "line_no":

@@ -294,3 +294,11 @@ def test_a_profile_samples_each_column_once():
     profile = Profile(raw)
     assert profile.sample(0) is profile.sample(0)
     assert (profile.sample(0).filled, profile.sample(0).distinct) == (3, 2)
+
+
+def test_empty_values_count_against_a_required_column():
+    # 2 of 4 rows empty: dates 2 of 2, × 2/4 rows filled
+    fit = plausibility(column("orders", "promised_date"), ["2024-03-01", "", "2024-03-02", ""])
+    assert fit.score == 0.5 and fit.reason.endswith("; 2 of 4 rows empty")
+    assert plausibility(column("orders", "promised_date"), ["", ""]).score == 0
+    assert plausibility(column("orders", "delivered_date"), ["", ""]).score == 0.9  # not yet
