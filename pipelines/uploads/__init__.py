@@ -1,8 +1,10 @@
 """Analysts' own files: read a CSV or XLSX export, map it onto a canonical table, ingest it.
 
     prepared = prepare_upload(path, "Orders März.xlsx", presets_dir=presets_dir(store.root))
-    prepared.proposals          # [(table, score), ...] best first
+    prepared.proposals          # [(table, score), ...] best first, judged on headers and values
     prepared.mapping            # proposed, or the saved preset for this exact header
+    prepared.mapping.why        # {column: why it was proposed (header and values)}
+    prepared.mapping.fits       # None, or why the file cannot become the table
     prepared.report             # what the conversion did; prepared.raw.notes: what reading did
     result = ingest_upload(store, prepared)   # one atomic batch; rejects keep their file line
     prepared.cleanup()
@@ -34,6 +36,7 @@ from pipelines.uploads.mapping import (
     ColumnMap,
     Mapping,
     PresetError,
+    explain_fit,
     find_preset,
     header_signature,
     load_preset,
@@ -57,6 +60,7 @@ __all__ = [
     "Problem",
     "RawFile",
     "UploadError",
+    "explain_fit",
     "find_preset",
     "header_signature",
     "ingest_upload",
@@ -175,7 +179,7 @@ def prepare_upload(
     and write its canonical CSV into a private temporary folder (created in `tmp_dir`, default
     the system temp folder)."""
     raw = read_upload(Path(path), original_name, sheet=sheet)
-    proposals = score_tables(raw.header)
+    proposals = score_tables(raw)
     notes: list[str] = []
     preset_path = None
     if mapping is not None:

@@ -28,11 +28,12 @@ import re
 import tomllib
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
 from pipelines.contract import Column, Table, load
+from pipelines.uploads.plausibility import DATE_TYPES, PLAUSIBLE, Profile, partner_of
 from pipelines.uploads.read import DELIMITERS, MAX_COLUMNS, RawFile, UploadError
 from pipelines.uploads.values import DATE_FORMATS, infer_date_format, infer_decimal
 
@@ -195,14 +196,27 @@ def split_header(header: str) -> HeaderText:
 # ------------------------------------------------------------------------------------ synonyms
 
 
+def respell(text: str, spellings: dict[str, str]) -> str:
+    """Normalised text with each British word in its American spelling (colour → color)."""
+    return " ".join(spellings.get(w, w) for w in text.split())
+
+
 @cache
 def _synonyms() -> dict:
     raw = tomllib.loads((HERE / "synonyms.toml").read_text(encoding="utf-8"))
+    spell = {normalise(k): normalise(v) for k, v in raw.get("spellings", {}).items()}
+
+    def words(table: dict) -> dict[str, list[str]]:
+        return {c: [respell(normalise(w), spell) for w in ws] for c, ws in table.items()}
+
     units = {u: {normalise(w) for w in words} for u, words in raw["units"].items()}
     return {
         "units": units,
-        "synonyms": {c: [normalise(s) for s in words] for c, words in raw["synonyms"].items()},
-        "rates": {c: [normalise(s) for s in words] for c, words in raw.get("rates", {}).items()},
+        "synonyms": words(raw["synonyms"]),
+        "rates": words(raw.get("rates", {})),
+        "spellings": spell,
+        "events": words(raw.get("events", {})),
+        "event_words": words(raw.get("event_words", {})),
     }
 
 
@@ -238,58 +252,147 @@ def _index(table_name: str) -> _Index:
     return _Index(exact=exact, compact=compact, keys=tuple(exact))
 
 
+EVENT_SCORE = 0.7  # a date header that names an event without a synonym ("PO Sent to Vendor Date")
+BOOKKEEPING = 0.85  # "Delivery Recorded Date": below a header that names the delivery itself
+DATELESS = 0.25  # a table whose required date no column feeds cannot win
+
+
 @dataclass(frozen=True)
 class Match:
     column: str
-    score: float
+    score: float  # how well the header names the column
     rate: bool
-    via: str  # "exact", "without unit", "fuzzy", "contains"
+    via: str  # "exact", "without unit", "fuzzy", "contains", "event"
+    key: str = ""  # the synonym (or event word) matched
+    fit: float = 1.0  # how plausible the file's values are for the column (plausibility.py)
+    reason: str = ""  # what the values are, in one phrase
+
+    @property
+    def combined(self) -> float:
+        """The header score × the plausibility of the values."""
+        return round(self.score * self.fit, 3)
+
+
+def _spelled(h: HeaderText) -> HeaderText:
+    spell = _synonyms()["spellings"]
+    return HeaderText(respell(h.full, spell), respell(h.base, spell), h.unit)
 
 
 def match_header(header: str, table: str) -> list[Match]:
     """Every column of `table` this header may feed, best first (at most one Match per column)."""
     idx = _index(table)
-    h = split_header(header)
+    h = _spelled(split_header(header))
     found: dict[str, Match] = {}
 
-    def offer(column: str, score: float, rate: bool, via: str) -> None:
+    def offer(column: str, score: float, rate: bool, via: str, key: str) -> None:
         if column not in found or found[column].score < score:
-            found[column] = Match(column, round(score, 3), rate, via)
+            found[column] = Match(column, round(score, 3), rate, via, key)
 
     for text, score in ((h.full, 1.0), (h.base, 0.95)):
         if not text:
             continue
         if text in idx.exact:
             column, rate = idx.exact[text]
-            offer(column, score, rate, "exact" if score == 1 else "without unit")
+            offer(column, score, rate, "exact" if score == 1 else "without unit", text)
         squeezed = text.replace(" ", "")
         if squeezed in idx.compact:
             column, rate = idx.compact[squeezed]
-            offer(column, score - 0.05, rate, "exact")
+            offer(column, score - 0.05, rate, "exact", text)
     text = h.base or h.full
     if len(text) >= 3:
         for key in difflib.get_close_matches(text, idx.keys, n=3, cutoff=0.85):
             column, rate = idx.exact[key]
             ratio = difflib.SequenceMatcher(None, text, key).ratio()
-            offer(column, 0.9 * ratio, rate, "fuzzy")
+            offer(column, 0.9 * ratio, rate, "fuzzy", key)
     tokens = set(text.split())
     if tokens:
         for key, (column, rate) in idx.exact.items():
             kt = key.split()
             if (len(kt) >= 2 or len(key) >= 5) and set(kt) <= tokens and len(tokens) - len(kt) <= 2:
-                offer(column, min(0.79, 0.7 + 0.02 * len(kt)), rate, "contains")
+                offer(column, min(0.79, 0.7 + 0.02 * len(kt)), rate, "contains", key)
+    found = _with_events(h.full, table, found)
     return sorted(found.values(), key=lambda m: -m.score)
 
 
-def assign(header: list[str], table: str) -> dict[str, tuple[int, Match]]:
-    """Greedy one-to-one assignment: {column: (header index, match)}, best scores first."""
-    t = load().tables[table]
-    required = set(t.required) | {c for g in t.one_of for c in g}
-    pairs = []
+def _table_events(table: str) -> dict[str, list[str]]:
+    """The event dates of `table` and their words, in the order of synonyms.toml [events]."""
+    columns = load().tables[table].columns
+    return {c: ws for c, ws in _synonyms()["events"].items() if c in columns}
+
+
+def event_of(text: str, table: str) -> tuple[str | None, str]:
+    """The event date of `table` a normalised header names, and the word that says so: the
+    longest word found, then the first event listed ("scheduled delivery" → promised_date)."""
+    padded = f" {text} "
+    best: tuple[str | None, str] = (None, "")
+    for column, words in _table_events(table).items():
+        for w in words:
+            if f" {w} " in padded and len(w.split()) > len(best[1].split()):
+                best = (column, w)
+    return best
+
+
+def _with_events(text: str, table: str, found: dict[str, Match]) -> dict[str, Match]:
+    """A header that names an event feeds no other event's date; it feeds its own when it says
+    it is a date; a bookkeeping word ("recorded") lowers its event matches."""
+    events = _table_events(table)
+    column, word = event_of(text, table)
+    if column is None:
+        return found
+    out = {c: m for c, m in found.items() if c not in events or c == column}
+    words = set(text.split())
+    if column not in out and words & set(_synonyms()["event_words"]["date"]):
+        out[column] = Match(column, EVENT_SCORE, False, "event", word)
+    if words & set(_synonyms()["event_words"]["bookkeeping"]):
+        out = {
+            c: replace(m, score=round(m.score * BOOKKEEPING, 3)) if c in events else m
+            for c, m in out.items()
+        }
+    return out
+
+
+def _candidates(header: list[str], table: str, profile: Profile | None) -> list[tuple[int, Match]]:
+    """Every (header index, match) at or above THRESHOLD, with the plausibility of the header's
+    values for the column (1 without a profile)."""
+    columns = load().tables[table].columns
+    out = []
     for i, h in enumerate(header):
         for m in match_header(h, table):
-            if m.score >= THRESHOLD:
-                pairs.append((-m.score, m.column not in required, i, m))
+            if m.score < THRESHOLD:
+                continue
+            if profile is not None:
+                f = profile.fit(i, columns[m.column])
+                m = replace(m, fit=f.score, reason=f.reason)
+            out.append((i, m))
+    return _related(out, table, profile) if profile is not None else out
+
+
+def _related(
+    cands: list[tuple[int, Match]], table: str, profile: Profile
+) -> list[tuple[int, Match]]:
+    """Fits judged against a second column: a price per unit of the quantity (qty × price ≈ a
+    value column), line numbers that differ within an order."""
+    best: dict[str, tuple[int, Match]] = {}
+    for i, m in cands:
+        if m.fit >= PLAUSIBLE and (m.column not in best or m.combined > best[m.column][1].combined):
+            best[m.column] = (i, m)
+    out = []
+    for i, m in cands:
+        partner = partner_of(m.column, best)
+        if partner is not None and best[partner][0] != i and m.fit >= PLAUSIBLE:
+            rel = profile.relate(m.column, i, best[partner][0])
+            if rel is not None:
+                m = replace(m, fit=round(m.fit * rel.score, 3), reason=f"{m.reason}; {rel.reason}")
+        out.append((i, m))
+    return out
+
+
+def _greedy(cands: list[tuple[int, Match]], table: str) -> dict[str, tuple[int, Match]]:
+    """One header per column and one column per header, best combined scores first (required
+    columns first on a tie); implausible values are never proposed."""
+    t = load().tables[table]
+    required = set(t.required) | {c for g in t.one_of for c in g}
+    pairs = [(-m.combined, m.column not in required, i, m) for i, m in cands if m.fit >= PLAUSIBLE]
     pairs.sort(key=lambda p: p[:3])
     used_h: set[int] = set()
     out: dict[str, tuple[int, Match]] = {}
@@ -301,21 +404,57 @@ def assign(header: list[str], table: str) -> dict[str, tuple[int, Match]]:
     return out
 
 
-def score_tables(header: list[str]) -> list[tuple[str, float]]:
-    """How well the header fits each canonical table, best first (0..1).
+def assign(
+    header: list[str], table: str, profile: Profile | None = None
+) -> dict[str, tuple[int, Match]]:
+    """Greedy one-to-one assignment: {column: (header index, match)}, best scores first.
+
+    With a `profile` of the file, a header score counts × the plausibility of its values, and
+    a header whose values are implausible for a column (below PLAUSIBLE) does not feed it."""
+    return _greedy(_candidates(header, table, profile), table)
+
+
+def score_tables(source: RawFile | list[str]) -> list[tuple[str, float]]:
+    """How well a file (or only its header) fits each canonical table, best first (0..1).
 
     0.6 × how well the required columns (and one-of groups) are matched
-    + 0.4 × the share of the file's headers that feed a column of the table.
+    + 0.4 × the share of the file's headers that feed a column of the table;
+    × DATELESS when no column feeds a required date; and, with the file's values, each match
+    counts × the plausibility of its values, and the score × the share of rows whose key is not
+    repeated.
     """
-    out = []
-    for name, t in load().tables.items():
-        got = assign(header, name)
-        needs = [[c] for c in t.required] + [list(g) for g in t.one_of]
-        req = sum(max((got[c][1].score for c in g if c in got), default=0) for g in needs)
-        req = req / len(needs) if needs else 1.0
-        cover = sum(m.score for _, m in got.values()) / max(1, len(header))
-        out.append((name, round(0.6 * req + 0.4 * cover, 3)))
+    if isinstance(source, RawFile):
+        return _rank(source.header, Profile(source))
+    return _rank(list(source), None)
+
+
+def _rank(header: list[str], profile: Profile | None) -> list[tuple[str, float]]:
+    out = [(name, _table_score(header, name, profile)) for name in load().tables]
     return sorted(out, key=lambda p: -p[1])
+
+
+def _missing_dates(t: Table, got: dict) -> list[str]:
+    return [
+        c.name
+        for c in t.columns.values()
+        if c.required and c.type in DATE_TYPES and c.name not in got
+    ]
+
+
+def _table_score(header: list[str], name: str, profile: Profile | None) -> float:
+    t = load().tables[name]
+    got = assign(header, name, profile)
+    needs = [[c] for c in t.required] + [list(g) for g in t.one_of]
+    req = sum(max((got[c][1].combined for c in g if c in got), default=0) for g in needs)
+    req = req / len(needs) if needs else 1.0
+    cover = sum(m.combined for _, m in got.values()) / max(1, len(header))
+    score = 0.6 * req + 0.4 * cover
+    if _missing_dates(t, got):
+        score *= DATELESS
+    if profile is not None:
+        key = profile.key_fit(t, {c: i for c, (i, _) in got.items()})
+        score *= key.score if key is not None else 1.0
+    return round(score, 3)
 
 
 # ------------------------------------------------------------------------------------- mapping
@@ -385,6 +524,8 @@ class Mapping:
     ambiguous_dates: dict[str, list[str]] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    why: dict[str, str] = field(default_factory=dict)  # column → why it was proposed
+    fits: str | None = None  # why the file cannot become the table (None: it can)
 
     def __post_init__(self):
         if not self.signature:
@@ -624,46 +765,19 @@ def _file_decimal(raw: RawFile, number_values: list[list[str]]) -> str:
 
 
 def propose_mapping(raw: RawFile, table: str | None = None) -> Mapping:
-    """The best mapping of the file onto `table` (default: the best-scoring table)."""
+    """The best mapping of the file onto `table` (default: the best-scoring table), judged on
+    its headers and its values. `why` says for each proposed column why; `fits` why the file
+    cannot become the table (None when it can)."""
     tables = load().tables
+    profile = Profile(raw)
     if table is None:
-        table = score_tables(raw.header)[0][0]
+        table = _rank(raw.header, profile)[0][0]
     if table not in tables:
         raise UploadError(f"unknown table {table!r} (use one of: {', '.join(tables)})")
     t: Table = tables[table]
-    got = assign(raw.header, table)
-    values = {c: distinct_values(raw, i) for c, (i, _) in got.items()}
-    numbers = [values[c] for c in got if t.columns[c].type == "number"]
-    decimal_hint = _file_decimal(raw, numbers)
-    # date columns that prove their order decide the ambiguous ones
-    orders = []
-    for c in got:
-        if t.columns[c].type in ("date", "timestamp"):
-            g = infer_date_format(values[c])
-            if not g.ambiguous and g.decided_by == "values" and g.order in ("dmy", "mdy"):
-                orders.append(g.order)
-    date_hint = Counter(orders).most_common(1)[0][0] if orders else None
-    columns: dict[str, ColumnMap] = {}
-    ambiguous: dict[str, list[str]] = {}
-    scores: dict[str, float] = {}
-    for c in t.columns:
-        if c not in got:
-            columns[c] = ColumnMap()
-            continue
-        i, m = got[c]
-        cm, candidates = propose_column(
-            raw,
-            table,
-            c,
-            raw.header[i],
-            decimal_hint=decimal_hint,
-            date_hint=date_hint,
-            values=values[c],
-        )
-        columns[c] = cm
-        scores[c] = m.score
-        if candidates:
-            ambiguous[c] = candidates
+    cands = _candidates(raw.header, table, profile)
+    got = _greedy(cands, table)
+    columns, ambiguous = _propose_columns(raw, table, got)
     mapping = Mapping(
         table=table,
         headers=list(raw.header),
@@ -671,20 +785,142 @@ def propose_mapping(raw: RawFile, table: str | None = None) -> Mapping:
         delimiter=raw.delimiter,
         encoding=raw.encoding,
         ambiguous_dates=ambiguous,
-        scores=scores,
+        scores={c: m.combined for c, (_, m) in got.items()},
+        why={
+            c: _why(raw.header[i], m, _value_reason(profile, i, t.columns[c], columns[c], m))
+            for c, (i, m) in sorted(got.items(), key=lambda p: list(t.columns).index(p[0]))
+        },
+        fits=_misfit(raw.header, table, cands, got, profile),
     )
-    for c, cands in ambiguous.items():
-        mapping.notes.append(
-            f"{c}: every date fits both {cands[0]} and {cands[1]}; read as {cands[0]} "
+    mapping.notes.extend(_notes(mapping, raw.header, cands, got))
+    return mapping
+
+
+def _date_hint(t: Table, got: dict[str, tuple[int, Match]], values: dict) -> str | None:
+    """The order (dmy, mdy) the file's date columns prove, to decide the ambiguous ones."""
+    orders = []
+    for c in got:
+        if t.columns[c].type in DATE_TYPES:
+            g = infer_date_format(values[c])
+            if not g.ambiguous and g.decided_by == "values" and g.order in ("dmy", "mdy"):
+                orders.append(g.order)
+    return Counter(orders).most_common(1)[0][0] if orders else None
+
+
+def _propose_columns(
+    raw: RawFile, table: str, got: dict[str, tuple[int, Match]]
+) -> tuple[dict[str, ColumnMap], dict[str, list[str]]]:
+    """The ColumnMap of every column of the table, and the ambiguous date formats."""
+    t = load().tables[table]
+    values = {c: distinct_values(raw, i) for c, (i, _) in got.items()}
+    numbers = [values[c] for c in got if t.columns[c].type == "number"]
+    decimal_hint = _file_decimal(raw, numbers)
+    date_hint = _date_hint(t, got, values)
+    columns: dict[str, ColumnMap] = {}
+    ambiguous: dict[str, list[str]] = {}
+    for c in t.columns:
+        if c not in got:
+            columns[c] = ColumnMap()
+            continue
+        cm, candidates = propose_column(
+            raw,
+            table,
+            c,
+            raw.header[got[c][0]],
+            decimal_hint=decimal_hint,
+            date_hint=date_hint,
+            values=values[c],
+        )
+        columns[c] = cm
+        if candidates:
+            ambiguous[c] = candidates
+    return columns, ambiguous
+
+
+def _value_reason(profile: Profile, i: int, col: Column, cm: ColumnMap, m: Match) -> str:
+    """What the values are; dates counted again in the format proposed (the file's other dates
+    may have decided it)."""
+    if col.type in DATE_TYPES and cm.date_format:
+        return profile.fit(i, col, cm.date_format).reason
+    return m.reason
+
+
+def _why(header: str, m: Match, reason: str) -> str:
+    """header "Delivered to Client Date" ≈ delivered_date ("delivered date"); 30 of 30 values …"""
+    said = f'header "{header}" ≈ {m.column}'
+    if m.via in ("contains", "fuzzy", "event") and m.key:
+        said += f' ("{m.key}")'
+    return f"{said}; {reason}" if reason else said
+
+
+def _notes(
+    mapping: Mapping, header: list[str], cands: list[tuple[int, Match]], got: dict
+) -> list[str]:
+    notes = []
+    for c, cands_ in mapping.ambiguous_dates.items():
+        notes.append(
+            f"{c}: every date fits both {cands_[0]} and {cands_[1]}; read as {cands_[0]} "
             "(change it if the file means the other)"
         )
     for c, cm in mapping.mapped.items():
         if cm.transform and TRANSFORMS[cm.transform].kind != "values":
-            mapping.notes.append(f"{c}: {cm.source!r} converted {TRANSFORMS[cm.transform].label}")
+            notes.append(f"{c}: {cm.source!r} converted {TRANSFORMS[cm.transform].label}")
+    dropped: dict[str, tuple[int, Match]] = {}
+    for i, m in cands:
+        if m.fit < PLAUSIBLE and (m.column not in dropped or m.score > dropped[m.column][1].score):
+            dropped[m.column] = (i, m)
+    for c, (i, m) in dropped.items():
+        if c not in got or m.score >= got[c][1].score:  # it would have been proposed by name
+            notes.append(f'{c}: "{header[i]}" not proposed: {m.reason}')
     missing = mapping.missing_required()
     if missing:
-        mapping.notes.append("no column found for required " + ", ".join(missing))
-    return mapping
+        notes.append("no column found for required " + ", ".join(missing))
+    return notes
+
+
+# what a table's date means, for the sentence saying that no column holds it
+DATE_MEANING = {
+    "promised_date": "the due date",
+    "start_time": "when the run or the stop started",
+    "snapshot_date": "the day of the stock count",
+    "response_date": "the day of the response",
+}
+
+
+def _misfit(
+    header: list[str],
+    table: str,
+    cands: list[tuple[int, Match]],
+    got: dict[str, tuple[int, Match]],
+    profile: Profile,
+) -> str | None:
+    t = load().tables[table]
+    for c in _missing_dates(t, got):
+        tried = [(i, m) for i, m in cands if m.column == c and m.fit < PLAUSIBLE]
+        if tried:
+            i, m = max(tried, key=lambda p: p[1].score)
+            what = f' ("{header[i]}": {m.reason})'
+        else:
+            what = f" ({DATE_MEANING[c]})" if c in DATE_MEANING else ""
+        return (
+            f"this file cannot become {table} because no column holds dates for {c}{what}; "
+            "add a date column, or set a constant date"
+        )
+    key = profile.key_fit(t, {c: i for c, (i, _) in got.items()})
+    if key is not None and key.score <= PLAUSIBLE:  # half the rows or more rejected
+        return f"this file cannot become {table} because {key.reason} (a repeated key is rejected)"
+    return None
+
+
+def explain_fit(raw: RawFile, table: str) -> str | None:
+    """Why the file cannot become `table`, in one sentence that says what to do; None when it
+    can. It cannot when no column holds plausible dates for a required date of the table, or
+    when half the rows or more repeat the table's key (and would be rejected)."""
+    if table not in load().tables:
+        raise UploadError(f"unknown table {table!r} (use one of: {', '.join(load().tables)})")
+    profile = Profile(raw)
+    cands = _candidates(raw.header, table, profile)
+    return _misfit(raw.header, table, cands, _greedy(cands, table), profile)
 
 
 # ------------------------------------------------------------------------------------- presets

@@ -7,8 +7,9 @@ Each builder returns the file's bytes; `build(folder)` writes them all and retur
 from __future__ import annotations
 
 import csv
+import io
 import random
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -260,3 +261,133 @@ def big_orders(path: Path, target_bytes: int = 50_000_000) -> int:
         size += len(line)
     path.write_bytes("".join(chunks).encode("cp1252"))
     return rows
+
+
+# ------------------------------------------------------------------------ files for proposals
+
+
+def csv_bytes(header: list[str], rows: list[list]) -> bytes:
+    """A small comma-separated file (quoted where needed)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+SHIPMENT_HEADER = [
+    "ID", "Project Code", "PQ #", "PO / SO #", "ASN/DN #", "Country", "Managed By",
+    "Fulfill Via", "Vendor INCO Term", "Shipment Mode", "PQ First Sent to Client Date",
+    "PO Sent to Vendor Date", "Scheduled Delivery Date", "Delivered to Client Date",
+    "Delivery Recorded Date", "Product Group", "Sub Classification", "Vendor",
+    "Item Description", "Molecule/Test Type", "Brand", "Dosage", "Line Item Quantity",
+    "Line Item Value", "Pack Price", "Unit Price", "Weight (Kilograms)", "Freight Cost (USD)",
+    "Line Item Insurance (USD)",
+]  # fmt: skip
+
+
+def _d_mon_yy(d: date) -> str:
+    return f"{d.day}-{d:%b}-{d:%y}"
+
+
+def shipment_row(k: int, rng: random.Random) -> list:
+    """Line k of a made-up shipment history: orders of one to three lines; the PO goes out,
+    delivery is scheduled five to nine weeks later, delivered a few days either side, and
+    recorded a week after that. Line Item Value = Line Item Quantity × Unit Price; a pack
+    holds 10 units."""
+    sent = date(2021, 1, 4) + timedelta(days=9 * k)
+    due = sent + timedelta(weeks=5 + k % 5)
+    delivered = due + timedelta(days=rng.randrange(-3, 6))
+    qty = rng.randrange(19, 90_000)
+    unit = rng.choice([0.04, 0.08, 0.15, 0.5, 1.25, 2.4, 3.1])
+    product = rng.choice(["ARV", "HRDT"])
+    return [
+        k + 1, f"{100 + k % 3}-GH-T0{k % 2 + 1}",
+        "Pre-PQ Process" if k % 10 == 0 else f"FPQ-{4000 + k}",
+        f"SCMS-{7000 + k * 2 // 3}", f"ASN-{900 + k}",
+        rng.choice(["Ghana", "Kenya", "Zambia", "Haiti"]), "PMO - US",
+        rng.choice(["Direct Drop", "From RDC"]), rng.choice(["EXW", "FCA", "DDP"]),
+        rng.choice(["Air", "Truck", "Ocean"]),
+        "Pre-PQ Process" if k % 10 == 0 else f"{sent - timedelta(days=20):%m/%d/%Y}",
+        f"{sent:%m/%d/%Y}", _d_mon_yy(due), _d_mon_yy(delivered),
+        _d_mon_yy(delivered + timedelta(days=7)), product,
+        "Adult" if product == "ARV" else "HIV test", rng.choice(["Vendor A", "Vendor B"]),
+        f"{product} item {k} tablets, {rng.choice([30, 60, 90])} tabs",
+        rng.choice(["Efavirenz", "Nevirapine", "HIV 1/2"]), "Generic", f"{rng.choice([200, 600])}mg",
+        qty, f"{qty * unit:.2f}", f"{unit * 10:.2f}", f"{unit:.2f}",
+        "Weight Captured Separately" if k % 7 == 0 else rng.randrange(50, 5000),
+        "Freight Included in Commodity Cost" if k % 6 == 0 else f"{rng.uniform(500, 9000):.2f}",
+        f"{qty * unit * 0.0016:.2f}",
+    ]  # fmt: skip
+
+
+def shipments(n: int = 30) -> bytes:
+    """A government shipment history (its shape only; the values are made up here)."""
+    rng = random.Random(11)
+    return csv_bytes(SHIPMENT_HEADER, [shipment_row(k, rng) for k in range(n)])
+
+
+def orders_without_qty() -> bytes:
+    """Six orders of two lines each, and no quantity column."""
+    rows = [
+        [f"SO-{o}", line, ["ACME", "Globex", "Initech"][o % 3], f"2024-03-{o:02d}",
+         f"2024-03-{o + 10:02d}", f"2024-03-{o + 9 + line:02d}", "Delivered"]
+        for o in range(1, 7) for line in (1, 2)
+    ]  # fmt: skip
+    header = ["Order No", "Line", "Customer", "Order Date", "Due Date", "Delivered", "Status"]
+    return csv_bytes(header, rows)
+
+
+def orders_spelled(british: bool) -> bytes:
+    """The same four order lines with British or American headers and status words."""
+    words = (
+        ("Colour", "Despatch Date", "Cancelled")
+        if british
+        else ("Color", "Dispatch Date", "Canceled")
+    )
+    colour, despatch, cancelled = words
+    header = ["Order No", "Customer", colour, "Due Date", despatch, "Qty", "Status"]
+    rows = [
+        ["SO-1", "ACME", "red", "2024-03-10", "2024-03-08", 5, "Shipped"],
+        ["SO-2", "ACME", "blue", "2024-03-11", "", 2, cancelled],
+        ["SO-3", "Globex", "red", "2024-03-12", "2024-03-12", 7, "Shipped"],
+        ["SO-4", "Globex", "green", "2024-03-13", "", 1, "Open"],
+    ]
+    return csv_bytes(header, rows)
+
+
+def production_with_stock() -> bytes:
+    """Two lines × two products × three days, with the stock left after each run: the
+    inventory key (date, product) repeats on both lines."""
+    rows = [
+        [f"2024-03-0{day}", line, product, 400 + 10 * day, 1000 + 50 * day]
+        for day in (4, 5, 6) for line in ("L1", "L2") for product in ("X-100", "X-200")
+    ]  # fmt: skip
+    return csv_bytes(["Date", "Line", "Product", "Qty", "Stock"], rows)
+
+
+def runs_with_numeric_start(with_date: bool = True) -> bytes:
+    """Shift reports whose Start and End are hours of the day (6, 14), not dates; the day is
+    in a Date column further right (or nowhere)."""
+    rows = [
+        ["L1", "X-100", start, start + 8, f"2024-03-0{day}", 480]
+        for day in (4, 5, 6) for start in (6, 14, 22)
+    ]  # fmt: skip
+    header = ["Line", "Product", "Start", "End", "Date", "Produced"]
+    if not with_date:
+        header, rows = header[:4] + header[5:], [r[:4] + r[5:] for r in rows]
+    return csv_bytes(header, rows)
+
+
+def product_master() -> bytes:
+    """A master table: one row per product, no date anywhere."""
+    rows = [
+        [f"X-{100 * k}", f"Widget {k}", "P1", f"{2.5 * k:.2f}", 50 * k, 5 + k]
+        for k in range(1, 9)
+    ]  # fmt: skip
+    header = ["SKU", "Description", "Plant", "Unit cost", "Safety stock", "Lead time (days)"]
+    return csv_bytes(header, rows)
+
+
+def runs_without_date() -> bytes:
+    return runs_with_numeric_start(with_date=False)
