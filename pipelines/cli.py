@@ -272,9 +272,8 @@ def _ingest_export(store: Store, f: Path, preset, presets) -> tuple[list, list[s
 def load_mapping_file(path: Path):
     """A mapping preset, or a state-log spec (a JSON object with the key "state_log")."""
     from pipelines.uploads import load_preset
-    from pipelines.uploads.statelog import StateLogSpec
-
     from pipelines.uploads.mapping import MAX_PRESET_BYTES
+    from pipelines.uploads.statelog import StateLogSpec
 
     try:
         small = path.stat().st_size <= MAX_PRESET_BYTES

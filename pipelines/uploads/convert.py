@@ -16,6 +16,7 @@ from json.encoder import encode_basestring as jstr
 from pathlib import Path
 
 from pipelines.contract import Column, load
+from pipelines.uploads.expressions import evaluate, parse
 from pipelines.uploads.mapping import (
     TRANSFORMS,
     UNIT_SECONDS,
@@ -23,7 +24,6 @@ from pipelines.uploads.mapping import (
     Mapping,
     column_unit,
 )
-from pipelines.uploads.expressions import evaluate, parse
 from pipelines.uploads.read import Problem, RawFile, UploadError
 from pipelines.uploads.values import (
     DATE_FORMATS,
