@@ -147,6 +147,12 @@ def needs_rows(mapping: Mapping) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["KPI", "ready", "still needs", "from another file"])
 
 
+def ready_count(mapping: Mapping) -> tuple[int, int]:
+    """(KPIs ready, KPIs that read the table) under a mapping."""
+    found = needs(mapping)
+    return len([n for n in found if n.ready]), len(found)
+
+
 def transform_options() -> list[str]:
     return ["", *sorted(TRANSFORMS)]
 
@@ -225,6 +231,7 @@ def _cell(v) -> str | None:
 def with_columns(
     current: Mapping, columns: dict[str, ColumnMap], ambiguous: dict[str, list[str]]
 ) -> Mapping:
+    kept = {c for c, cm in current.columns.items() if columns.get(c, cm) == cm}
     return Mapping(
         table=current.table,
         headers=list(current.headers),
@@ -234,7 +241,9 @@ def with_columns(
         ambiguous_dates={
             c: v for c, v in ambiguous.items() if c in columns or c in current.columns
         },
-        scores=dict(current.scores),
+        # a proposal's score and reason stay with the columns the analyst left as proposed
+        scores={c: v for c, v in current.scores.items() if c in kept},
+        why={c: v for c, v in current.why.items() if c in kept},
     )
 
 

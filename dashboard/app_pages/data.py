@@ -446,11 +446,10 @@ def state_log_results(rec: up.Upload) -> None:
 
 def kpi_needs(mapping) -> None:
     """The KPIs this mapping computes, and what each of the others still needs."""
-    df = up.needs_rows(mapping)
-    ready = int(df["ready"].sum())
-    with st.expander(f"KPIs this file computes: {ready} of {len(df)} that read {mapping.table}"):
+    ready, total = up.ready_count(mapping)
+    with st.expander(f"KPIs this file computes: {ready} of {total} that read {mapping.table}"):
         st.dataframe(
-            df,
+            up.needs_rows(mapping),
             hide_index=True,
             width="stretch",
             column_config={"ready": st.column_config.CheckboxColumn("Ready")},

@@ -57,7 +57,7 @@ def check_dataset(name: str) -> str:
 def dataset_name(text: str) -> str:
     """A valid dataset name made from any text (e.g. a file name): 'Shipments 2006–2015.csv' →
     'shipments-2006-2015'."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     stem = re.sub(r"\.(csv|txt|tsv|xlsx|xlsm)$", "", text.strip(), flags=re.IGNORECASE)
     slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:48].strip("-")
     return slug or "upload"

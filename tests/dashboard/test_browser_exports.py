@@ -1,0 +1,97 @@
+"""Real-browser tests of an analyst's unfamiliar exports reaching their KPIs in three
+confirmations (upload → validate the proposal → publish), each on its own dataset: a daily OEE
+report with run time, and a machine status log that becomes runs and stops."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from dashboard.devserver import serve
+from tests.dashboard.fixtures import BROWSER, FULL, make_store
+
+pytestmark = BROWSER
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+WAIT = 30_000  # ms
+expect.set_options(timeout=WAIT)
+
+# A plant's daily OEE report in its own words: planned and run time, no downtime, no product.
+#   availability = (432 + 400) / (480 + 480) = 832 / 960 = 86.7 %
+OEE = """\
+Date,Line,Planned Time (min),Run Time (min),Total Count,Good Count,Ideal Cycle Time (s)
+2024-02-01,L1,480,432,800,780,30
+2024-02-02,L1,480,400,700,690,30
+"""
+# A 10-minute status log of one machine, 06:00–07:00 (the last record lasts the median 10 min):
+#   running 40 min, unplanned DOWN 10 min, planned SETUP 10 min → planned time 50, downtime 10
+#   availability = 40 / 50 = 80.0 %; one 10-minute stop → MTTR 10 min
+LOG = """\
+Timestamp,Machine,Status,Parts
+2024-03-01 06:00:00,M1,RUN,10
+2024-03-01 06:10:00,M1,RUN,10
+2024-03-01 06:20:00,M1,DOWN,0
+2024-03-01 06:30:00,M1,RUN,10
+2024-03-01 06:40:00,M1,SETUP,0
+2024-03-01 06:50:00,M1,RUN,10
+"""
+
+
+@pytest.fixture
+def server(tmp_path):
+    store = make_store(tmp_path, FULL)
+    env = {"ANDON_TARGETS": str(store / "no-targets.csv")}
+    with serve(store, tmp_path / "streamlit.log", env=env) as srv:
+        yield srv
+
+
+def card(page, metric: str):
+    return page.locator(f".st-key-card-{metric} [data-testid='stMetricValue']")
+
+
+def no_errors(page) -> None:
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
+
+
+def three_confirmations(page, url: str, path: Path, heading: str) -> None:
+    """Upload the file, accept the proposal (Validate), publish: nothing else."""
+    page.goto(f"{url}/data")
+    page.locator("input[type=file]").set_input_files(str(path))  # 1
+    expect(page.get_by_text(heading)).to_be_visible()
+    page.get_by_role("button", name="Validate").click()  # 2
+    publish = page.get_by_role("button", name="Publish", exact=True)
+    expect(publish).to_be_visible()
+    publish.click()  # 3
+
+
+def test_an_oee_report_reaches_availability_on_its_own_dataset(browser, server, tmp_path):
+    path = tmp_path / "OEE report.csv"
+    path.write_text(OEE)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        three_confirmations(page, server.url, path, "Column mapping")
+        expect(page).to_have_url(re.compile(r"dataset=oee-report"))
+        expect(card(page, "availability")).to_have_text("86.7 %")
+        sidebar = page.get_by_test_id("stSidebar")
+        expect(sidebar.get_by_text("All data")).to_be_visible()
+        no_errors(page)
+    finally:
+        page.close()
+
+
+def test_a_status_log_becomes_runs_and_stops_with_availability(browser, server, tmp_path):
+    path = tmp_path / "press status.csv"
+    path.write_text(LOG)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        three_confirmations(page, server.url, path, "State log")
+        expect(page).to_have_url(re.compile(r"dataset=press-status"))
+        expect(card(page, "availability")).to_have_text("80.0 %")
+        expect(card(page, "mttr_minutes")).to_have_text(re.compile(r"^10(\.0)? min$"))
+        no_errors(page)
+    finally:
+        page.close()
