@@ -245,6 +245,33 @@ def test_an_edited_source_column_is_applied_with_its_formats(tmp_path):
         assert "ship_date" in pd.read_csv(p2.csv_path).columns
 
 
+def test_the_editor_takes_a_constant_or_a_formula_and_says_what_it_unlocks(tmp_path):
+    f = tmp_path / "f.csv"
+    f.write_bytes(MESSY)
+    with prepare_upload(f, "f.csv") as p:
+        rows = up.mapping_rows(p.mapping)
+        unlocks = dict(zip(rows["column"], rows["unlocks"], strict=True))
+        assert "On-time delivery" in unlocks["promised_date"]
+        rows.loc[rows["column"] == "plant", "value"] = "Lyon"
+        rows.loc[rows["column"] == "qty_delivered", "value"] = "= [Order Qty] * 2"
+        new = up.edited_mapping(p, rows)
+        assert new.columns["plant"].constant == "Lyon"
+        assert new.columns["qty_delivered"].expression == "[Order Qty] * 2"
+        assert new.columns["qty_ordered"].source == "Order Qty"  # one column, two fields
+        p2 = p.remap(new)
+        out = pd.read_csv(p2.csv_path, dtype=str)
+        assert list(out["plant"].unique()) == ["Lyon"]
+        assert out["qty_delivered"].iloc[0] == "11"  # 5,5 × 2
+        rows = up.mapping_rows(new)
+        rows.loc[rows["column"] == "qty_delivered", "value"] = "= [Order Qty]; drop table x"
+        with pytest.raises(UploadError, match="unexpected ';'"):
+            up.edited_mapping(p2, rows)
+        ready = up.needs_rows(new).set_index("KPI")
+        assert bool(ready.loc["On-time delivery", "ready"])
+        assert not bool(ready.loc["Gross margin", "ready"])  # needs unit_price, unit_cost
+        p2.cleanup()
+
+
 def test_an_empty_store_can_be_filled_from_the_data_page(monkeypatch, tmp_path):
     empty = tmp_path / "empty-store"
     at = app(monkeypatch, empty)
