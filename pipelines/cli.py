@@ -308,6 +308,8 @@ def cmd_propose(args) -> int:
         print(f"  {name:<20} ← {how}{'  (' + extra + ')' if extra else ''}")
         if c.get("why"):
             print(f"  {'':<20}   {printable(c['why'])}")
+    if out["fits"]:
+        print(f"cannot ingest as proposed: {printable(out['fits'])}")
     for note in out["notes"]:
         print(f"note: {printable(note)}")
     return 0
