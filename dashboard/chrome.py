@@ -87,6 +87,9 @@ def as_of_input(engine: Engine) -> None:
     info = engine.info
     if not (info.start and info.end):
         return
+    picked = st.session_state.get(state.AS_OF)
+    if picked is not None and state.as_of(engine) is None:
+        del st.session_state[state.AS_OF]  # another dataset's date, outside this one's span
     st.date_input(
         "As of",
         value=None,

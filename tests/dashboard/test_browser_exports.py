@@ -11,6 +11,7 @@ import pytest
 
 from dashboard.devserver import serve
 from tests.dashboard.fixtures import BROWSER, FULL, make_store
+from tests.pipelines.uploads.fixtures import OEE_REPORT, STATUS_LOG
 
 pytestmark = BROWSER
 
@@ -18,26 +19,6 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 WAIT = 30_000  # ms
 expect.set_options(timeout=WAIT)
-
-# A plant's daily OEE report in its own words: planned and run time, no downtime, no product.
-#   availability = (432 + 400) / (480 + 480) = 832 / 960 = 86.7 %
-OEE = """\
-Date,Line,Planned Time (min),Run Time (min),Total Count,Good Count,Ideal Cycle Time (s)
-2024-02-01,L1,480,432,800,780,30
-2024-02-02,L1,480,400,700,690,30
-"""
-# A 10-minute status log of one machine, 06:00–07:00 (the last record lasts the median 10 min):
-#   running 40 min, unplanned DOWN 10 min, planned SETUP 10 min → planned time 50, downtime 10
-#   availability = 40 / 50 = 80.0 %; one 10-minute stop → MTTR 10 min
-LOG = """\
-Timestamp,Machine,Status,Parts
-2024-03-01 06:00:00,M1,RUN,10
-2024-03-01 06:10:00,M1,RUN,10
-2024-03-01 06:20:00,M1,DOWN,0
-2024-03-01 06:30:00,M1,RUN,10
-2024-03-01 06:40:00,M1,SETUP,0
-2024-03-01 06:50:00,M1,RUN,10
-"""
 
 
 @pytest.fixture
@@ -70,7 +51,7 @@ def three_confirmations(page, url: str, path: Path, heading: str) -> None:
 
 def test_an_oee_report_reaches_availability_on_its_own_dataset(browser, server, tmp_path):
     path = tmp_path / "OEE report.csv"
-    path.write_text(OEE)
+    path.write_text(OEE_REPORT)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
         three_confirmations(page, server.url, path, "Column mapping")
@@ -84,7 +65,7 @@ def test_an_oee_report_reaches_availability_on_its_own_dataset(browser, server, 
 
 def test_a_status_log_becomes_runs_and_stops_with_availability(browser, server, tmp_path):
     path = tmp_path / "press status.csv"
-    path.write_text(LOG)
+    path.write_text(STATUS_LOG)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     try:
         three_confirmations(page, server.url, path, "State log")

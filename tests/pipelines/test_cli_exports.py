@@ -8,32 +8,13 @@ import json
 import pytest
 
 from tests.conftest import cli
-
-# A plant's daily OEE report in its own words: planned and run time, no downtime, no product.
-OEE = """\
-Date,Line,Planned Time (min),Run Time (min),Total Count,Good Count,Ideal Cycle Time (s)
-2024-02-01,L1,480,432,800,780,30
-2024-02-02,L1,480,400,700,690,30
-"""
-# A 10-minute machine status log of one machine (06:00–07:00):
-#   06:00 RUN, 06:10 RUN, 06:20 DOWN, 06:30 RUN, 06:40 SETUP, 06:50 RUN (last: median 10 min)
-#   running 40 min, unplanned 10 min, planned 10 min → planned time 50, downtime 10
-#   availability = (50 − 10) / 50 = 80 %
-LOG = """\
-Timestamp,Machine,Status,Parts
-2024-03-01 06:00:00,M1,RUN,10
-2024-03-01 06:10:00,M1,RUN,10
-2024-03-01 06:20:00,M1,DOWN,0
-2024-03-01 06:30:00,M1,RUN,10
-2024-03-01 06:40:00,M1,SETUP,0
-2024-03-01 06:50:00,M1,RUN,10
-"""
+from tests.pipelines.uploads.fixtures import OEE_REPORT, STATUS_LOG
 
 
 @pytest.fixture
 def files(tmp_path):
-    (tmp_path / "oee.csv").write_text(OEE)
-    (tmp_path / "log.csv").write_text(LOG)
+    (tmp_path / "oee.csv").write_text(OEE_REPORT)
+    (tmp_path / "log.csv").write_text(STATUS_LOG)
     return tmp_path
 
 

@@ -391,3 +391,26 @@ def product_master() -> bytes:
 
 def runs_without_date() -> bytes:
     return runs_with_numeric_start(with_date=False)
+
+
+# ------------------------------------------------------------------ exports that reach their KPIs
+
+# A plant's daily OEE report in its own words: planned and run time, no downtime, no product.
+#   availability = (432 + 400) / (480 + 480) = 832 / 960 = 86.7 %
+OEE_REPORT = """\
+Date,Line,Planned Time (min),Run Time (min),Total Count,Good Count,Ideal Cycle Time (s)
+2024-02-01,L1,480,432,800,780,30
+2024-02-02,L1,480,400,700,690,30
+"""
+# A 10-minute status log of one machine, 06:00–07:00 (the last record lasts the median 10 min):
+#   running 40 min, unplanned DOWN 10 min, planned SETUP 10 min → planned time 50, downtime 10
+#   availability = 40 / 50 = 80.0 %; one 10-minute stop → MTTR 10 min
+STATUS_LOG = """\
+Timestamp,Machine,Status,Parts
+2024-03-01 06:00:00,M1,RUN,10
+2024-03-01 06:10:00,M1,RUN,10
+2024-03-01 06:20:00,M1,DOWN,0
+2024-03-01 06:30:00,M1,RUN,10
+2024-03-01 06:40:00,M1,SETUP,0
+2024-03-01 06:50:00,M1,RUN,10
+"""
