@@ -9,7 +9,8 @@ Rules (also said in the report's notes, for the analyst):
   at a cut gap; when its records carry several codes of the class, it is named after the first;
 - a run is one machine × calendar day: intervals crossing midnight are split at midnight, and a
   record's items go to the day it starts; planned time = running + unplanned-stop minutes;
-  run_id = '<machine>-<YYYY-MM-DD>' (a later log of the same machine and day replaces the run);
+  run_id = '[<plant>-]<machine>-<YYYY-MM-DD>' (a later log of the same machine and day replaces
+  the run);
 - `_source_line`: a stop's first record; a run's record whose interval opens the day (after
   midnight that can be the record of the day before whose interval crosses midnight);
 - unclassified codes count neither as run time nor as stop time.
@@ -170,11 +171,12 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
 
 def _run_rows(rows: list[dict], spec: StateLogSpec) -> list[dict]:
     plant = spec.plant or "default"
+    prefix = f"{spec.plant}-" if spec.plant else ""  # two plants' M1 are two machines
     out = []
     for r in rows:
         out.append(
             {
-                "run_id": f"{r['line']}-{r['run_date'].isoformat()}",
+                "run_id": f"{prefix}{r['line']}-{r['run_date'].isoformat()}",
                 "plant": plant,
                 "line": r["line"],
                 "product": spec.product or r["line"],

@@ -165,6 +165,7 @@ def test_without_a_count_column_the_report_says_performance_cannot_be_computed(t
         20,
         0,
     )
+    assert run["run_id"] == "P1-A-2024-03-04"  # another plant's machine A is another machine
     assert not got.report.has_count
     assert any("performance (and OEE) cannot be computed" in n for n in got.report.notes)
 
