@@ -144,20 +144,47 @@ def small_metric(row: dict) -> None:
         st.markdown(status_badge(row["status"]))
 
 
+def is_out_of_scope(row: dict) -> bool:
+    """A KPI that is n/a because its inputs cannot be narrowed to the scope (by a filter)."""
+    return (
+        fmt.is_missing(row["value"])
+        and not row["missing"]
+        and str(row["reason"] or "").startswith("not split by")
+    )
+
+
 def all_out_of_scope(summary: pd.DataFrame) -> bool:
     """True when no KPI of these rows can be narrowed to the scope (each is n/a by a filter)."""
     rows = summary.to_dict("records")
-    return bool(rows) and all(
-        fmt.is_missing(r["value"])
-        and not r["missing"]
-        and str(r["reason"] or "").startswith("not split by")
-        for r in rows
+    return bool(rows) and all(is_out_of_scope(r) for r in rows)
+
+
+def all_without_data(summary: pd.DataFrame) -> bool:
+    """True when the dataset holds none of the columns any KPI of these rows needs."""
+    rows = summary.to_dict("records")
+    return bool(rows) and all(fmt.is_missing(r["value"]) and r["missing"] for r in rows)
+
+
+def without_data(summary: pd.DataFrame, title: str | None = None) -> bool:
+    """When the dataset has no data for any KPI of these rows, one note naming what they need
+    (instead of a wall of n/a cards); True when shown."""
+    if not all_without_data(summary):
+        return False
+    needs = sorted({c.split(".", 1)[0] for r in summary["missing"] for c in r})
+    head = f"**{title}** — no data in this dataset." if title else "No data in this dataset."
+    st.info(
+        f"{head} These KPIs read {fmt.plain(', '.join(needs))}: upload them on the Data page.",
+        icon=":material/database:",
     )
+    return True
 
 
 def out_of_scope(summary: pd.DataFrame, title: str | None = None) -> bool:
     """When no KPI of these rows can be narrowed to the scope, one note saying why (instead of a
-    wall of n/a cards and empty charts, under `title` when given); True when shown."""
+    wall of n/a cards and empty charts, under `title` when given); likewise when the dataset has
+    no data for any of them (`without_data`). True when a note is shown."""
+    if without_data(summary, title):
+        return True
     if not all_out_of_scope(summary):
         return False
     counts: dict[str, int] = {}

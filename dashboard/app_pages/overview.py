@@ -46,8 +46,10 @@ def value_chain(chain) -> None:
             text = fmt.value(link["value"], link["unit"])
             if link["weakest"]:
                 badge = ":red-badge[:material/priority_high: Weakest link]"
-            elif fmt.is_missing(link["value"]):
+            elif fmt.is_missing(link["value"]) and cards.is_out_of_scope(link):
                 badge = ":gray-badge[Not in this scope]"
+            elif fmt.is_missing(link["value"]):
+                badge = ":gray-badge[No data]" if link["missing"] else ":gray-badge[n/a]"
             else:
                 badge = cards.status_badge(link["status"])
             st.markdown(f"**{text}** {badge}")
@@ -104,7 +106,8 @@ def body(engine: Engine, q: KpiQuery) -> float:
     columns = st.columns(2, gap="large")
     for col, (area, title, _icon) in zip(columns, AREAS, strict=True):
         with col:
-            if not cards.all_out_of_scope(summary[summary["area"] == area]):
+            part = summary[summary["area"] == area]
+            if not (cards.all_out_of_scope(part) or cards.all_without_data(part)):
                 trend_chart(summary, area, title)
     return loaded.computed_at
 

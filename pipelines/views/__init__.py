@@ -282,7 +282,8 @@ def value_chain(summary: pd.DataFrame) -> pd.DataFrame:
 
     `weakest` marks the link that misses its target by the largest share of the target (the one
     closest to missing it when every link is on target), chosen only among the links whose value
-    is valid for the scope: never a link that is n/a (with its `reason`) or flagged.
+    is valid for the scope: never a link that is n/a (with its `reason`) or flagged, and only when
+    at least two links are valid.
     """
     by_id = summary.set_index("metric")
     rows = []
@@ -310,7 +311,7 @@ def value_chain(summary: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     out["weakest"] = False
     gaps = out["gap"].dropna() if len(out) else pd.Series(dtype=float)
-    if len(gaps):
+    if len(gaps) >= 2:  # a weakest link needs another valid link to be weaker than
         out.loc[gaps.idxmax(), "weakest"] = True
     return out
 

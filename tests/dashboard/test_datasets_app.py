@@ -51,6 +51,10 @@ def test_the_dataset_selector_switches_every_number(monkeypatch, store):
     # west's own "now" is its latest delivery, 19 Jun 2015: the last 30 days hold all three
     assert otd(at) == "100.0 %"
     assert any("19 Jun 2015" in c.value for c in at.caption)
+    # west has only orders: the production area is one note, not a wall of n/a cards
+    notes = [i.value for i in at.info if "No data in this dataset" in i.value]
+    assert notes and "production\\_runs" in notes[0]  # escaped markdown
+    assert "Output" not in [m.label for m in at.metric]
 
 
 def test_a_dataset_and_its_range_come_from_the_url(monkeypatch, store):
