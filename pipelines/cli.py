@@ -1,4 +1,4 @@
-"""The command line: `python -m pipelines ingest|propose|kpis|batches|delete|datasets`."""
+"""The command line: `python -m pipelines ingest|propose|kpis|batches|delete|datasets|targets`."""
 
 from __future__ import annotations
 
@@ -117,6 +117,11 @@ def build_parser() -> Parser:
     d.add_argument("batch_id")
     d.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
     _dataset_arg(d)
+
+    t = sub.add_parser("targets", help="give a dataset its own targets.csv")
+    t.add_argument("path", type=Path, metavar="TARGETS.csv")
+    t.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
+    _dataset_arg(t)
 
     ds = sub.add_parser("datasets", help="list the store's datasets")
     ds.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
@@ -515,6 +520,13 @@ def cmd_delete(args) -> int:
     return 0
 
 
+def cmd_targets(args) -> int:
+    store = _dataset(args)
+    path = store.set_targets(args.path)
+    print(f"targets of dataset {store.dataset}: {path}")
+    return 0
+
+
 def cmd_datasets(args) -> int:
     """Each dataset: its batches, rows per table and date span (from the batch manifests)."""
     store = Store(args.store)
@@ -541,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
             "delete": cmd_delete,
             "datasets": cmd_datasets,
             "propose": cmd_propose,
+            "targets": cmd_targets,
         }[args.command](args)
     except UsageError as e:
         print(f"error: {printable(e)}", file=sys.stderr)

@@ -134,6 +134,22 @@ class Store:
         """The dataset's own targets.csv (it may not exist)."""
         return self.root / "targets.csv"
 
+    def set_targets(self, path: Path | str) -> Path:
+        """Make a targets.csv (checked first: InputError naming a bad line) the dataset's own,
+        replacing any it had in one rename."""
+        from pipelines.views.targets import load_targets
+
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+        load_targets(path)
+        if not self.root.is_dir():
+            raise InputError(f"no dataset {self.dataset!r} in {self.base}")
+        tmp = self.root / f".targets.{uuid.uuid4().hex[:8]}.tmp"
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, self.targets_path)
+        return self.targets_path
+
     def batches(self) -> list[Batch]:
         """Complete batches, oldest first (a batch id sorts by its creation time)."""
         if not self.batches_dir.is_dir():

@@ -135,3 +135,17 @@ def test_cli_ingest_and_delete_work_on_one_dataset(tmp_path, store_root):
     out = cli("delete", newest, "--store", str(store_root), "--dataset", "west")
     assert out.returncode == 0, out.stderr
     assert len(west.batches()) == 1
+
+
+def test_cli_targets_gives_a_dataset_its_own_checked_file(tmp_path, store_root):
+    good = tmp_path / "t.csv"
+    good.write_text("metric,plant,line,target\notd,,,0.99\n")
+    out = cli("targets", str(good), "--store", str(store_root), "--dataset", "west")
+    assert out.returncode == 0, out.stderr
+    assert Store(store_root, "west").targets_path.read_text() == good.read_text()
+    assert not Store(store_root, "east").targets_path.exists()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("metric,target\nnope,1\n")
+    out = cli("targets", str(bad), "--store", str(store_root), "--dataset", "west")
+    assert out.returncode == 2 and "line 2: unknown metric 'nope'" in out.stderr
+    assert Store(store_root, "west").targets_path.read_text() == good.read_text()  # unchanged
