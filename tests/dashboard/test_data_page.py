@@ -17,6 +17,7 @@ from pipelines.store import Store
 from pipelines.uploads import UploadError, prepare_upload
 from tests.conftest import andon_dirs
 from tests.dashboard.fixtures import FULL, make_store
+from tests.pipelines.uploads.fixtures import STATUS_LOG
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "streamlit_app.py")
 DATA = "app_pages/data.py"
@@ -270,6 +271,24 @@ def test_the_editor_takes_a_constant_or_a_formula_and_says_what_it_unlocks(tmp_p
         assert bool(ready.loc["On-time delivery", "ready"])
         assert not bool(ready.loc["Gross margin", "ready"])  # needs unit_price, unit_cost
         p2.cleanup()
+
+
+def test_a_status_log_becomes_runs_and_stops_in_three_confirmations(monkeypatch, store):
+    # tests/pipelines/uploads/fixtures.py: running 40 min, down 10, setup 10 → 40 / 50 = 80.0 %
+    at = upload(app(monkeypatch, store), "press log.csv", STATUS_LOG.encode())
+    [table] = [s for s in at.selectbox if s.label == "Which table is this?"]
+    assert table.value == "state_log"
+    running = [m for m in at.multiselect if m.label == "Running"]
+    assert running and running[0].value == ["RUN"]
+    button(at, "Validate").click().run()
+    assert not at.exception, at.exception
+    shown = metrics(at)
+    assert (shown["Runs (machine × day)"], shown["Stops"]) == ("1", "2")  # DOWN and SETUP
+    button(at, "Publish").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["dataset"] == "press-log"
+    assert metrics(at)["Availability"] == "80.0 %"
+    assert len(Store(store, "press-log").batches()) == 2  # runs and stops
 
 
 def test_an_empty_store_can_be_filled_from_the_data_page(monkeypatch, tmp_path):
