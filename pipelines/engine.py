@@ -20,6 +20,7 @@ import pandas as pd
 
 from pipelines.contract import Kpi, load
 from pipelines.marts import build_marts
+from pipelines.marts.persist import MartsFile, empty_stg_sql, synced
 from pipelines.metrics import GRAINS, ResolvedKpi, as_float, kpi_sql, params_for, verdict
 from pipelines.semantic import rows_sql, scope_reason
 from pipelines.staging import quote
@@ -88,6 +89,9 @@ class Engine:
         self._version: tuple[str, ...] | None = None
         self.info = DataInfo(None, None, None)
         self.csv_rejects: dict[str, int] = {}
+        # how the last refresh went: 'full' | 'incremental' | 'unchanged' | 'temporary'
+        self.last_refresh: str | None = None
+        self._marts_file = self._own_marts_file()
         self.refresh()
 
     @classmethod
@@ -107,14 +111,30 @@ class Engine:
     def version(self) -> tuple[str, ...] | None:
         return self._version
 
+    def _own_marts_file(self) -> MartsFile | None:
+        """The dataset's persisted marts, when this engine reads the shared batches alone and no
+        other process holds them (ANDON_PERSIST_MARTS=0 turns it off)."""
+        if self.store is None or self.private or not self.include_shared:
+            return None
+        if os.environ.get("ANDON_PERSIST_MARTS", "1") == "0":
+            return None
+        marts = MartsFile(self.store.root)
+        if not marts.acquire():
+            return None
+        weakref.finalize(self, marts.release)
+        return marts
+
     def refresh(self) -> bool:
-        """Rebuild the marts if the store changed since the last build. True if rebuilt."""
+        """Bring the marts up to the store if it changed since the last refresh. True if so."""
         version = self._store_version()
         if version == self._version:
             return False
         with self._lock:
             if version == self._version:
                 return False
+            if self._marts_file is not None:
+                self._sync_persisted(version)
+                return True
             for attempt in range(3):
                 try:
                     con = self._build()
@@ -126,9 +146,38 @@ class Engine:
                     version = self._store_version()
             old, self._con = self._con, con
             self._version = version
+            self.last_refresh = "temporary"
             if old is not None:
                 old.close()
         return True
+
+    def _sync_persisted(self, version: tuple[str, ...]) -> None:
+        """Bring the persisted marts to the store's batches: the batches added or removed since,
+        one at a time (pipelines/marts/refresh.py); a batch deleted while read: list again."""
+        if self._con is None:
+            self._con = self._marts_file.connect(self._config())
+            self._con.execute("set enable_progress_bar = false")
+        for attempt in range(3):
+            try:
+                self.last_refresh = synced(self._con, self.store.batches())
+                break
+            except duckdb.IOException:
+                if attempt == 2:
+                    raise
+                version = self._store_version()
+        self._version = version
+        self.info = self._data_info(self._con)
+
+    def close(self) -> None:
+        """Close the database and give the persisted marts back (another engine may take them)."""
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+            self._version = None
+            if self._marts_file is not None:
+                self._marts_file.release()
+                self._marts_file = None
 
     def _store_version(self) -> tuple[str, ...]:
         if self.store is None:
@@ -144,6 +193,14 @@ class Engine:
                 files += batch.data_files
         return files
 
+    def _config(self) -> dict:
+        return {
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "threads": self.threads,
+            "memory_limit": os.environ.get("ANDON_MEMORY_LIMIT", "1GB"),
+        }
+
     def _new_connection(self) -> duckdb.DuckDBPyConnection:
         """A fresh database for one build of the marts.
 
@@ -151,12 +208,7 @@ class Engine:
         manager keeps memory under `memory_limit` (ANDON_MEMORY_LIMIT, default 1GB) however large
         the store; the file is removed when the build is replaced or the engine is dropped.
         """
-        config = {
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "threads": self.threads,
-            "memory_limit": os.environ.get("ANDON_MEMORY_LIMIT", "1GB"),
-        }
+        config = self._config()
         if self.store is None:
             con = duckdb.connect(config=config)
         else:
@@ -175,7 +227,7 @@ class Engine:
                 files = self._files(name, shared)
                 canonical = ", ".join(quote(c) for c in table.columns)
                 if not files:
-                    con.execute(f"create or replace view stg_{name} as {_empty(table)}")
+                    con.execute(f"create or replace view stg_{name} as {empty_stg_sql(table)}")
                     continue
                 file_list = (
                     "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
@@ -212,7 +264,7 @@ class Engine:
                     if rejected:
                         self.csv_rejects[name] = rejected
                 else:
-                    con.execute(f"create or replace table stg_{name} as {_empty(table)}")
+                    con.execute(f"create or replace table stg_{name} as {empty_stg_sql(table)}")
         build_marts(con)
         self.info = self._data_info(con)
         return con
@@ -458,12 +510,3 @@ class Engine:
             out = out.drop(columns=["period"])
         return out
 
-
-def _empty(table) -> str:
-    """An empty staging relation of a table: no rows, every column typed."""
-    cols = ", ".join(
-        f"cast(null as {c.sql_type}) as {quote(c.name)}" for c in table.columns.values()
-    )
-    return (
-        f"select cast(null as bigint) as _line, cast(null as varchar) as _batch, {cols} where false"
-    )

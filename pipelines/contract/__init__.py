@@ -119,6 +119,9 @@ class Fact:
     flags: dict[str, Flag]
     mart: str | None = None
     exclude: Flag | None = None
+    # the column a fact kept as rows is recomputed by when a batch changes (its rows depend on
+    # other rows of the same value); a fact with a mart is recomputed by day (row-local rows)
+    refresh_key: str | None = None
 
     @property
     def date(self) -> str:
@@ -347,7 +350,10 @@ def _load_semantic(raw: dict, tables: dict[str, Table]):
             flags=flags,
             mart=f.get("mart"),
             exclude=exclude,
+            refresh_key=f.get("refresh_key"),
         )
+        if not f.get("mart") and f.get("refresh_key") not in tables[name].columns:
+            raise ValueError(f"fact {name}: a fact without a mart needs a refresh_key column")
     return dims, facts
 
 
