@@ -509,4 +509,3 @@ class Engine:
         if not q.grain and "period" in out.columns:
             out = out.drop(columns=["period"])
         return out
-

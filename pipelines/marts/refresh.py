@@ -54,14 +54,16 @@ def reads(fact: Fact) -> set[str]:
     return tables
 
 
-def stg_select(table: str, files: list[str]) -> str:
-    """The current rows of a table over Parquet files: the newest batch's version of each key."""
+def stg_select(table: str, files: list[str], where: str = "") -> str:
+    """The current rows of a table over Parquet files: the newest batch's version of each key
+    (of the rows `where` keeps, a condition applied before the newest is picked)."""
     t = load().tables[table]
     cols = ", ".join(quote(c) for c in t.columns)
     keys = ", ".join(quote(k) for k in t.key)
     listed = "[" + ", ".join(sql_literal(f) for f in files) + "]"
     return (
         f"select _line, _batch, {cols} from read_parquet({listed}, union_by_name = true) "
+        f"{'where ' + where if where else ''} "
         f"qualify row_number() over (partition by {keys} order by _batch desc) = 1"
     )
 
@@ -118,10 +120,16 @@ def apply_removed(
     con.execute(f"delete from stg_{table} where _batch = ?", [batch])
     if not remaining:
         return
-    keys = ", ".join(quote(k) for k in load().tables[table].key)
+    key = load().tables[table].key
+    keys = ", ".join(quote(k) for k in key)
+    # the first key column narrows the scan of the Parquet files (a filter with a parameter is
+    # pushed into the scan, a join is not); the semi join keeps the exact keys
+    first = {r[0] for r in con.execute(f"select distinct {quote(key[0])} from _keys").fetchall()}
+    cond, params = _among(key[0], first)
     con.execute(
-        f"insert into stg_{table} select * from ({stg_select(table, remaining)}) "
-        f"semi join _keys using ({keys})"
+        f"insert into stg_{table} select * from ({stg_select(table, remaining, cond)}) "
+        f"semi join _keys using ({keys})",
+        params,
     )
 
 
@@ -156,15 +164,22 @@ def units_of(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, set]:
 ALL = object()  # "every unit": the fact is recomputed whole
 
 
+def _among(col: str, values: set) -> tuple[str, dict]:
+    """A condition keeping the rows whose `col` is one of `values` (None: a null `col`), and its
+    parameters: the values arrive as data, never as SQL text, and a condition with a parameter is
+    pushed down to the scan (a join or a subquery would not be)."""
+    known = sorted((v for v in values if v is not None), key=repr)
+    cond = f"list_contains($units, {quote(col)})" if known else "false"
+    if None in values:
+        cond = f"({cond} or {quote(col)} is null)"
+    return cond, ({"units": known} if known else {})
+
+
 def dim_types(con: duckdb.DuckDBPyConnection, products: set) -> dict:
     """{product: production type} of some products in dim_product."""
-    if not products:
-        return {}
-    _register(con, "_products", products)
-    rows = con.execute(
-        f"select product, production_type from {DIM} semi join _products on product = u"
-    )
-    return dict(rows.fetchall())
+    cond, params = _among("product", products)
+    sql = f"select product, production_type from {DIM} where {cond}"
+    return dict(con.execute(sql, params).fetchall())
 
 
 def refresh_dim(con: duckdb.DuckDBPyConnection, products: set) -> set:
@@ -172,23 +187,11 @@ def refresh_dim(con: duckdb.DuckDBPyConnection, products: set) -> set:
     if not products:
         return set()
     before = dim_types(con, products)
-    _register(con, "_products", products)
-    con.execute(f"delete from {DIM} where product in (select u from _products)")
-    con.execute(
-        f"insert into {DIM} select * from ({sql_file('dim_product')}) "
-        "where product in (select u from _products)"
-    )
+    cond, params = _among("product", products)
+    con.execute(f"delete from {DIM} where {cond}", params)
+    con.execute(f"insert into {DIM} select * from ({sql_file('dim_product')}) where {cond}", params)
     after = dim_types(con, products)
     return {p for p in products if before.get(p) != after.get(p)}
-
-
-def _register(con: duckdb.DuckDBPyConnection, name: str, values: set) -> None:
-    """A temp table `name(u)` of values (they arrive as data, never as SQL text)."""
-    import pyarrow as pa
-
-    con.register(f"{name}_in", pa.table({"u": pa.array(sorted(values, key=repr))}))
-    con.execute(f"create or replace temp table {name} as select u from {name}_in")
-    con.unregister(f"{name}_in")
 
 
 # --------------------------------------------------------------------------- recompute
@@ -207,14 +210,10 @@ def recompute(con: duckdb.DuckDBPyConnection, fact: Fact, units: set) -> None:
             con.execute(f"delete from {quote(name)}")
             con.execute(f"insert into {quote(name)} select * from ({sql})")
         return
-    nulls = None in units
-    _register(con, "_units", {u for u in units if u is not None})
     for name, sql, col in tables:
-        where = f"{quote(col)} in (select u from _units)" + (
-            f" or {quote(col)} is null" if nulls else ""
-        )
-        con.execute(f"delete from {quote(name)} where {where}")
-        con.execute(f"insert into {quote(name)} select * from ({sql}) where {where}")
+        cond, params = _among(col, units)
+        con.execute(f"delete from {quote(name)} where {cond}", params)
+        con.execute(f"insert into {quote(name)} select * from ({sql}) where {cond}", params)
 
 
 # --------------------------------------------------------------------------- a batch, end to end
