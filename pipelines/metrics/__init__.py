@@ -13,8 +13,9 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
-from pipelines.contract import Kpi, Part, load
+from pipelines.contract import Fact, Kpi, Part, load
 from pipelines.semantic import measure, rows_sql, scope_where, side_sql
 from pipelines.staging import quote
 
@@ -89,14 +90,29 @@ def count_column(fact: str, flag: str) -> str:
 @dataclass(eq=False)
 class Group:
     """One CTE of the query: the sides that read the same fact by the same date (and cells:
-    built per query, or read from the fact's prebuilt cells when `prebuilt`)."""
+    built per query, or read from the fact's prebuilt cells when `prebuilt`) from `relation`."""
 
     name: str
     fact: str
     date: str
     cell: tuple[str, ...]
-    measures: dict[str, str]  # output column → aggregate over the fact's relation in scope
+    relation: str
+    measures: dict[str, str]  # output column → aggregate over the relation in scope
     prebuilt: bool = False
+
+
+def _relation(fact: Fact, dims: set[str], cell: tuple[str, ...], prebuilt: bool, forced) -> str:
+    """What a group reads: the prebuilt cells, a forced relation (it must carry `dims`), or the
+    smallest relation whose grain carries the scope's dimensions (and the cell's)."""
+    if prebuilt:
+        return fact.cells
+    if cell or fact.name not in forced:
+        return fact.relation_for(dims | set(cell))
+    name = forced[fact.name]
+    grains = {fact.mart: fact.grain} | {r.name: r.grain for r in fact.rollups}
+    if name not in grains or not dims <= set(grains[name]):
+        raise ValueError(f"{fact.name}: {name!r} does not carry {sorted(dims)}")
+    return name
 
 
 def is_count(part: Part) -> bool:
@@ -112,7 +128,11 @@ def needs_rows(part: Part) -> bool:
 
 
 def _groups(
-    kpis: list[ResolvedKpi], scope_dims: set[str], grouped: bool, counted: set[tuple[str, str]]
+    kpis: list[ResolvedKpi],
+    scope_dims: set[str],
+    grouped: bool,
+    counted: set[tuple[str, str]],
+    forced: dict[str, str],
 ) -> tuple[list[Group], dict[tuple[str, str], Group]]:
     """The query's CTEs. `counted`: (fact, flag) of the suspect and watched flags to count."""
     reg = load()
@@ -124,8 +144,9 @@ def _groups(
         for side, part in rk.sides:
             key = (part.fact, part.date, rk.cell, prebuilt)
             if key not in groups:
-                g = Group(f"g{len(groups)}", part.fact, part.date, rk.cell, {}, prebuilt)
                 fact = reg.facts[part.fact]
+                relation = _relation(fact, scope_dims, rk.cell, prebuilt, forced)
+                g = Group(f"g{len(groups)}", part.fact, part.date, rk.cell, relation, {}, prebuilt)
                 if grouped:  # a group with no row of any of a KPI's facts is not a row of it
                     g.measures[f"{g.name}__rows"] = rows_sql(fact, fact.flags["all"])
                 for flag in [*fact.suspects(), *fact.watched()]:
@@ -162,11 +183,10 @@ def _cte(g: Group, n_windows: int, by: tuple[str, ...], grain: str | None, filte
     aggregates = ", ".join(f"{sql} as {alias}" for sql, alias in distinct.items())
     named = ", ".join(f"{distinct[sql]} as {quote(name)}" for name, sql in g.measures.items())
     if not g.cell or g.prebuilt:
-        relation = fact.cells if g.prebuilt else fact.relation
         prefix = ", ".join([f"{window} as _window", f"{period} as _period", *by_cols])
         source = f"""
         select {prefix}, {aggregates}
-        from {quote(relation)}
+        from {quote(g.relation)}
         where {where}
         group by all"""
     else:
@@ -178,7 +198,7 @@ def _cte(g: Group, n_windows: int, by: tuple[str, ...], grain: str | None, filte
         select {keys}, {aggregates}
         from (
             select {window} as _window, {period} as _period, {", ".join(inner_cols)}, {inner_sums}
-            from {quote(fact.relation)}
+            from {quote(g.relation)}
             where {where}
             group by all
         )
@@ -257,12 +277,31 @@ def kpi_sql(
     grain: str | None,
     filters: dict[str, tuple[str, ...]],
     counted: set[tuple[str, str]] = frozenset(),
+    relations: dict[str, str] | None = None,
 ) -> str:
     """The query computing `kpis`; parameters: $start_i/$end_i per window, $as_of, $f_<dim>.
     `counted`: (fact, flag) of the suspect and watched flags whose rows in scope to count too
-    (columns _n__<fact>__<flag>)."""
+    (columns _n__<fact>__<flag>). Each fact is read from the smallest of its mart and rollups
+    that carries the filters and grouping; `relations` (fact → mart or rollup) forces one
+    instead, for sides that are not cell KPIs (every relation gives the same numbers).
+    The text depends only on the query's shape (filter values are parameters): it is cached."""
+    return _kpi_sql(
+        tuple(kpis),
+        n_windows,
+        tuple(by),
+        grain,
+        tuple(filters),
+        frozenset(counted),
+        tuple(sorted((relations or {}).items())),
+    )
+
+
+@lru_cache(maxsize=256)
+def _kpi_sql(kpis, n_windows, by, grain, filters, counted, relations) -> str:
     grouped = bool(by) or grain is not None
-    groups, side_group = _groups(kpis, set(by) | set(filters), grouped, set(counted))
+    groups, side_group = _groups(
+        list(kpis), set(by) | set(filters), grouped, set(counted), dict(relations)
+    )
     ctes = [(g, _cte(g, n_windows, by, grain, filters)) for g in groups]
     key_cols = ["_window", "_period", *[quote(d) for d in by]]
     key_list = ", ".join(key_cols)
