@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.contract import Fact, Rollup, load
-from pipelines.semantic import ROWS, expand, measure, summed_columns, view_sums
+from pipelines.semantic import ROWS, expand, filtered, measure, summed_columns, view_sums
 from pipelines.staging import quote
 
 HERE = Path(__file__).resolve().parent
@@ -71,11 +71,11 @@ def mart_columns(fact: Fact) -> list[tuple[str, str, str]]:
     """The mart's additive columns: (name, aggregate over the fact's rows, type); one row count
     per flag, then the sums of `mart_sums`."""
     cols = [
-        (measure(f.name, ROWS), f"count(*) filter (where {f.sql})", "bigint")
+        (measure(f.name, ROWS), filtered("count", "*", f.sql), "bigint")
         for f in fact.flags.values()
     ]
     for flag, col in mart_sums(fact):
-        agg = f"sum({quote(col)}) filter (where {fact.flags[flag].sql})"
+        agg = filtered("sum", quote(col), fact.flags[flag].sql)
         cols.append((measure(flag, col), agg, "double"))
     return cols
 

@@ -241,7 +241,7 @@ def _rows(rk: ResolvedKpi, side: str, part: Part | None) -> str:
     return quote(f"{rk.id}__{side}_rows")
 
 
-def _counts(rk: ResolvedKpi, groups: list[Group], counts: list[str]) -> str:
+def _counts(rk: ResolvedKpi, groups: list[Group], counts: list[str]) -> list[tuple[str, str]]:
     """The KPI's suspect and watched row counts over its sides' groups (NULL for the others)."""
     mine = {count_column(rk.kpi.fact, s) for s in rk.kpi.suspects}
     for _, part in rk.sides:
@@ -250,24 +250,50 @@ def _counts(rk: ResolvedKpi, groups: list[Group], counts: list[str]) -> str:
     for c in counts:
         terms = [f"coalesce({quote(g.name + c)}, 0)" for g in groups if g.name + c in g.measures]
         total = " + ".join(terms) if c in mine and terms else "null"
-        out.append(f"cast({total} as bigint) as {quote(c)}")
-    return "".join(", " + o for o in out)
+        out.append((c, f"cast({total} as bigint)"))
+    return out
 
 
-def _select(rk: ResolvedKpi, key_list: str, grouped: bool, groups: list[Group], counts) -> str:
+def _row(rk: ResolvedKpi, grouped: bool, groups: list[Group], counts: list[str]) -> str:
+    """The KPI's output row for one group key, as a struct (the query unnests one per KPI)."""
     num = _effective(rk, "num", rk.numerator)
     den = _effective(rk, "den", rk.denominator) if rk.denominator else "cast(null as double)"
     value = re.sub(r"\bnumerator\b", f"({num})", rk.kpi.value)
     value = re.sub(r"\bdenominator\b", f"({den})", value)
+    # grouped: a key with no row of any of the KPI's facts is not a row of it
     present = " or ".join(f"coalesce({quote(g.name + '__rows')}, 0) > 0" for g in groups)
-    where = f"\n    where {present}" if grouped else ""
-    return f"""    select '{rk.id}' as metric, {key_list}, days,
-        cast({value} as double) as value,
-        cast({num} as double) as numerator,
-        cast({den} as double) as denominator,
-        cast({_rows(rk, "num", rk.numerator)} as bigint) as numerator_rows,
-        cast({_rows(rk, "den", rk.denominator)} as bigint) as denominator_rows{_counts(rk, groups, counts)}
-    from joined{where}"""
+    fields = [
+        ("metric", f"'{rk.id}'"),
+        ("_present", present if grouped else "true"),
+        ("value", f"cast({value} as double)"),
+        ("numerator", f"cast({num} as double)"),
+        ("denominator", f"cast({den} as double)"),
+        ("numerator_rows", f"cast({_rows(rk, 'num', rk.numerator)} as bigint)"),
+        ("denominator_rows", f"cast({_rows(rk, 'den', rk.denominator)} as bigint)"),
+        *_counts(rk, groups, counts),
+    ]
+    return "{" + ", ".join(f"'{name}': {sql}" for name, sql in fields) + "}"
+
+
+def _joined(groups: list[Group], n_windows: int, by: tuple[str, ...], grain: str | None) -> str:
+    """One row per group key with every group's measures (NULL where a group has no row for the
+    key); an ungrouped query has a row for every window, even with no rows in scope."""
+    keys = ", ".join(["_window", "_period", *[quote(d) for d in by]])
+    parts = [f"from {g.name}" for g in groups]
+    if not by and grain is None:
+        parts += [f"select {i} as _window, cast(null as date) as _period" for i in range(n_windows)]
+    # each measure comes from one group, which has at most one row per key: max() picks it
+    measures = ", ".join(f"max({quote(c)}) as {quote(c)}" for g in groups for c in g.measures)
+    union = "\n        union all by name\n        ".join(parts)
+    return f"""
+    select keys.*, {_days_expr(n_windows, grain)} as days
+    from (
+        select {keys}, {measures}
+        from (
+        {union}
+        )
+        group by {keys}
+    ) as keys"""
 
 
 def kpi_sql(
@@ -302,20 +328,6 @@ def _kpi_sql(kpis, n_windows, by, grain, filters, counted, relations) -> str:
     groups, side_group = _groups(
         list(kpis), set(by) | set(filters), grouped, set(counted), dict(relations)
     )
-    ctes = [(g, _cte(g, n_windows, by, grain, filters)) for g in groups]
-    key_cols = ["_window", "_period", *[quote(d) for d in by]]
-    key_list = ", ".join(key_cols)
-    keys_union = "\n    union\n    ".join(f"select {key_list} from {g.name}" for g, _ in ctes)
-    if not by and grain is None:
-        # an ungrouped query always answers every window, even with no rows in scope
-        keys_union += "\n    union\n    " + "\n    union\n    ".join(
-            f"select {i}, cast(null as date)" for i in range(n_windows)
-        )
-    joins = "\n".join(
-        f"    left join {g.name} on "
-        + " and ".join(f"keys.{c} is not distinct from {g.name}.{c}" for c in key_cols)
-        for g, _ in ctes
-    )
     counts = sorted(
         {
             c.removeprefix(g.name)
@@ -324,27 +336,29 @@ def _kpi_sql(kpis, n_windows, by, grain, filters, counted, relations) -> str:
             if c.startswith(g.name + "_n__")
         }
     )
-    measure_cols = ", ".join(f"{g.name}.{quote(c)}" for g in groups for c in g.measures)
-    selects = []
+    rows = []
     for rk in kpis:
         mine = list(dict.fromkeys(side_group[(rk.id, s)] for s, _ in rk.sides))
-        selects.append(_select(rk, key_list, grouped, mine, counts))
-    cte_text = ",\n\n".join(f"{g.name} as ({body}\n)" for g, body in ctes)
-    union_all = "\n    union all\n".join(selects)
-    return f"""with {cte_text},
+        rows.append(_row(rk, grouped, mine, counts))
+    ctes = ",\n\n".join(f"{g.name} as ({_cte(g, n_windows, by, grain, filters)}\n)" for g in groups)
+    keys = ", ".join(["_window", "_period", *[quote(d) for d in by]])
+    columns = ["metric", keys, "days", "value", "numerator", "denominator"]
+    columns += ["numerator_rows", "denominator_rows", *[quote(c) for c in counts]]
+    kpi_rows = ",\n        ".join(rows)
+    return f"""with {ctes},
 
-keys as (
-    {keys_union}
-),
-
-joined as (
-    select keys.*, {_days_expr(n_windows, grain)} as days, {measure_cols}
-    from keys
-{joins}
+joined as ({_joined(groups, n_windows, by, grain)}
 ),
 
 final as (
-{union_all}
+    select {", ".join(columns)}
+    from (
+        select {keys}, days, unnest([
+        {kpi_rows}
+        ], recursive := true)
+        from joined
+    )
+    where _present
 )
 
 select * from final"""
