@@ -8,8 +8,8 @@ line (grouped), that plant's busiest product, and the plant per day (the dashboa
 is timed warm (median of `--runs`), with the part spent inside DuckDB's calls (execute and fetch);
 the rest is the engine's Python around the query.
 
-The store: `--store DIR` if it holds batches (the 10 M-run store of benchmarks/run.py by default);
-otherwise it is built from the canonical CSVs of `--data` (sample_data/generate.py --scale). With
+The store: `--store DIR` if it holds batches, else built there from the canonical CSVs of `--data`
+(sample_data/generate.py --scale; default /tmp/andon-query-speed-store, built once). With
 `--rows N`, a slice instead: the latest days of `--data` holding N production runs, the other
 tables cut at the same date (full density per day: a 90-day query reads about what it reads at
 10 M runs), ingested once into /tmp/andon-slice-<N>/ and reused.
@@ -245,7 +245,9 @@ def _num(x) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--store", type=Path, default=Path("/tmp/andon-scale-store"), metavar="DIR")
+    ap.add_argument(
+        "--store", type=Path, default=Path("/tmp/andon-query-speed-store"), metavar="DIR"
+    )
     ap.add_argument("--data", type=Path, default=Path("/tmp/andon-scale"), metavar="DIR")
     ap.add_argument("--rows", type=int, default=None, help="a slice of N production runs")
     ap.add_argument("--runs", type=int, default=20, help="warm runs per scope (median)")

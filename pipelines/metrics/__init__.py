@@ -97,8 +97,15 @@ class Group:
     date: str
     cell: tuple[str, ...]
     relation: str
-    measures: dict[str, str]  # output column → aggregate over the relation in scope
+    measures: dict[str, str]  # measure name → aggregate over the relation in scope
     prebuilt: bool = False
+
+    def columns(self) -> dict[str, str]:
+        """Each distinct aggregate → its output column "<group>_m<i>" (sides share flags and
+        sums: an aggregate is computed once, whichever measures name it)."""
+        return {
+            sql: f"{self.name}_m{i}" for i, sql in enumerate(dict.fromkeys(self.measures.values()))
+        }
 
 
 def _relation(fact: Fact, dims: set[str], cell: tuple[str, ...], prebuilt: bool, forced) -> str:
@@ -177,36 +184,28 @@ def _cte(g: Group, n_windows: int, by: tuple[str, ...], grain: str | None, filte
     period = period_expr(quote(g.date), grain)
     where = scope_where(fact, g.date, filters, windows=n_windows)
     by_cols = [quote(d) for d in by]
-    keys = ", ".join(["_window", "_period", *by_cols])
-    # each distinct aggregate once (sides share flags and sums), then named per side
-    distinct = {sql: f"_m{i}" for i, sql in enumerate(dict.fromkeys(g.measures.values()))}
-    aggregates = ", ".join(f"{sql} as {alias}" for sql, alias in distinct.items())
-    named = ", ".join(f"{distinct[sql]} as {quote(name)}" for name, sql in g.measures.items())
+    aggregates = ", ".join(f"{sql} as {quote(col)}" for sql, col in g.columns().items())
     if not g.cell or g.prebuilt:
         prefix = ", ".join([f"{window} as _window", f"{period} as _period", *by_cols])
-        source = f"""
-        select {prefix}, {aggregates}
+        return f"""
+    select {prefix}, {aggregates}
+    from {quote(g.relation)}
+    where {where}
+    group by all"""
+    # cells: sum every pre-summed column the measures read per cell, then aggregate them
+    keys = ", ".join(["_window", "_period", *by_cols])
+    inner_cols = [*by_cols] + [quote(c) for c in g.cell if c not in by]
+    used = sorted(set(re.findall(r'"([a-z0-9_]+__[a-z0-9_]+)"', " ".join(g.columns()))))
+    inner_sums = ", ".join(f"sum({quote(c)}) as {quote(c)}" for c in used)
+    return f"""
+    select {keys}, {aggregates}
+    from (
+        select {window} as _window, {period} as _period, {", ".join(inner_cols)}, {inner_sums}
         from {quote(g.relation)}
         where {where}
-        group by all"""
-    else:
-        # cells: sum every pre-summed column the measures read per cell, then aggregate them
-        inner_cols = [*by_cols] + [quote(c) for c in g.cell if c not in by]
-        used = sorted(set(re.findall(r'"([a-z0-9_]+__[a-z0-9_]+)"', " ".join(distinct))))
-        inner_sums = ", ".join(f"sum({quote(c)}) as {quote(c)}" for c in used)
-        source = f"""
-        select {keys}, {aggregates}
-        from (
-            select {window} as _window, {period} as _period, {", ".join(inner_cols)}, {inner_sums}
-            from {quote(g.relation)}
-            where {where}
-            group by all
-        )
-        group by all"""
-    return f"""
-    select {keys}, {named}
-    from ({source}
-    )"""
+        group by all
+    )
+    group by all"""
 
 
 def _days_expr(n_windows: int, grain: str | None) -> str:
@@ -223,67 +222,67 @@ def _days_expr(n_windows: int, grain: str | None) -> str:
     )
 
 
-def _effective(rk: ResolvedKpi, side: str, part: Part) -> str:
+def _effective(rk: ResolvedKpi, side: str, part: Part, ref: dict[str, str]) -> str:
     """A side's value: 0 when no row meets a condition flag, unknown when no row reports it."""
-    name = quote(f"{rk.id}__{side}")
+    name = ref[f"{rk.id}__{side}"]
     if load().facts[part.fact].flags[part.flag].reports:
         return name
     if is_count(part):
         return f"coalesce({name}, 0)"
-    rows = quote(f"{rk.id}__{side}_rows")
+    rows = ref[f"{rk.id}__{side}_rows"]
     return f"case when coalesce({rows}, 0) = 0 then 0 else {name} end"
 
 
-def _rows(rk: ResolvedKpi, side: str, part: Part | None) -> str:
-    """A side's row count as a column (NULL when the side does not need one)."""
+def _rows(rk: ResolvedKpi, side: str, part: Part | None, ref: dict[str, str]) -> str:
+    """A side's row count (NULL when the side does not need one)."""
     if part is None or not needs_rows(part):
-        return "cast(null as bigint)"
-    return quote(f"{rk.id}__{side}_rows")
+        return "null"
+    return ref[f"{rk.id}__{side}_rows"]
 
 
-def _counts(rk: ResolvedKpi, groups: list[Group], counts: list[str]) -> list[tuple[str, str]]:
+def _counts(rk: ResolvedKpi, groups: list[Group], counts: list[str], ref) -> list[str]:
     """The KPI's suspect and watched row counts over its sides' groups (NULL for the others)."""
     mine = {count_column(rk.kpi.fact, s) for s in rk.kpi.suspects}
     for _, part in rk.sides:
         mine |= {count_column(part.fact, w.name) for w in load().facts[part.fact].watched()}
     out = []
     for c in counts:
-        terms = [f"coalesce({quote(g.name + c)}, 0)" for g in groups if g.name + c in g.measures]
-        total = " + ".join(terms) if c in mine and terms else "null"
-        out.append((c, f"cast({total} as bigint)"))
+        terms = [f"coalesce({ref[g.name + c]}, 0)" for g in groups if g.name + c in g.measures]
+        out.append(" + ".join(terms) if c in mine and terms else "null")
     return out
 
 
-def _row(rk: ResolvedKpi, grouped: bool, groups: list[Group], counts: list[str]) -> str:
-    """The KPI's output row for one group key, as a struct (the query unnests one per KPI)."""
-    num = _effective(rk, "num", rk.numerator)
-    den = _effective(rk, "den", rk.denominator) if rk.denominator else "cast(null as double)"
+def _row(rk: ResolvedKpi, grouped: bool, groups: list[Group], counts, ref) -> list[str]:
+    """The KPI's output columns for one group key: metric, present, value, numerator,
+    denominator, their row counts, the counts (the query unnests one such row per KPI)."""
+    num = _effective(rk, "num", rk.numerator, ref)
+    den = _effective(rk, "den", rk.denominator, ref) if rk.denominator else "null"
     value = re.sub(r"\bnumerator\b", f"({num})", rk.kpi.value)
     value = re.sub(r"\bdenominator\b", f"({den})", value)
     # grouped: a key with no row of any of the KPI's facts is not a row of it
-    present = " or ".join(f"coalesce({quote(g.name + '__rows')}, 0) > 0" for g in groups)
-    fields = [
-        ("metric", f"'{rk.id}'"),
-        ("_present", present if grouped else "true"),
-        ("value", f"cast({value} as double)"),
-        ("numerator", f"cast({num} as double)"),
-        ("denominator", f"cast({den} as double)"),
-        ("numerator_rows", f"cast({_rows(rk, 'num', rk.numerator)} as bigint)"),
-        ("denominator_rows", f"cast({_rows(rk, 'den', rk.denominator)} as bigint)"),
-        *_counts(rk, groups, counts),
+    present = [f"coalesce({ref[g.name + '__rows']}, 0) > 0" for g in groups] if grouped else []
+    return [
+        f"'{rk.id}'",
+        " or ".join(present) or "true",
+        value,
+        num,
+        den,
+        _rows(rk, "num", rk.numerator, ref),
+        _rows(rk, "den", rk.denominator, ref),
+        *_counts(rk, groups, counts, ref),
     ]
-    return "{" + ", ".join(f"'{name}': {sql}" for name, sql in fields) + "}"
 
 
 def _joined(groups: list[Group], n_windows: int, by: tuple[str, ...], grain: str | None) -> str:
-    """One row per group key with every group's measures (NULL where a group has no row for the
+    """One row per group key with every group's columns (NULL where a group has no row for the
     key); an ungrouped query has a row for every window, even with no rows in scope."""
     keys = ", ".join(["_window", "_period", *[quote(d) for d in by]])
     parts = [f"from {g.name}" for g in groups]
     if not by and grain is None:
         parts += [f"select {i} as _window, cast(null as date) as _period" for i in range(n_windows)]
-    # each measure comes from one group, which has at most one row per key: max() picks it
-    measures = ", ".join(f"max({quote(c)}) as {quote(c)}" for g in groups for c in g.measures)
+    # each column comes from one group, which has at most one row per key: max() picks it
+    cols = [quote(c) for g in groups for c in g.columns().values()]
+    measures = ", ".join(f"max({c}) as {c}" for c in cols)
     union = "\n        union all by name\n        ".join(parts)
     return f"""
     select keys.*, {_days_expr(n_windows, grain)} as days
@@ -294,6 +293,31 @@ def _joined(groups: list[Group], n_windows: int, by: tuple[str, ...], grain: str
         )
         group by {keys}
     ) as keys"""
+
+
+def _final(rows: list[list[str]], by: tuple[str, ...], counts: list[str], grouped: bool) -> str:
+    """The long result: each KPI's row per group key, unnested from parallel lists (the i-th
+    element of every list is the i-th KPI's)."""
+    names = ["metric", "_present", "value", "numerator", "denominator"]
+    names += ["numerator_rows", "denominator_rows", *counts]
+    types = ["", "", "double", "double", "double", "bigint", "bigint"] + ["bigint"] * len(counts)
+    lists = []
+    for i, (name, typ) in enumerate(zip(names, types, strict=True)):
+        if name == "_present" and not grouped:
+            continue
+        items = "[" + ", ".join(row[i] for row in rows) + "]"
+        items = f"cast({items} as {typ}[])" if typ else items
+        lists.append(f"unnest({items}) as {quote(name)}")
+    keys = ", ".join(["_window", "_period", *[quote(d) for d in by]])
+    columns = ", ".join(["metric", keys, "days", *[quote(n) for n in names[2:]]])
+    body = ",\n        ".join(lists)
+    return f"""
+    select {columns}
+    from (
+        select {keys}, days,
+        {body}
+        from joined
+    ){" where _present" if grouped else ""}"""
 
 
 def kpi_sql(
@@ -336,29 +360,19 @@ def _kpi_sql(kpis, n_windows, by, grain, filters, counted, relations) -> str:
             if c.startswith(g.name + "_n__")
         }
     )
+    # every measure name → its group's column
+    ref = {m: quote(g.columns()[sql]) for g in groups for m, sql in g.measures.items()}
     rows = []
     for rk in kpis:
         mine = list(dict.fromkeys(side_group[(rk.id, s)] for s, _ in rk.sides))
-        rows.append(_row(rk, grouped, mine, counts))
+        rows.append(_row(rk, grouped, mine, counts, ref))
     ctes = ",\n\n".join(f"{g.name} as ({_cte(g, n_windows, by, grain, filters)}\n)" for g in groups)
-    keys = ", ".join(["_window", "_period", *[quote(d) for d in by]])
-    columns = ["metric", keys, "days", "value", "numerator", "denominator"]
-    columns += ["numerator_rows", "denominator_rows", *[quote(c) for c in counts]]
-    kpi_rows = ",\n        ".join(rows)
     return f"""with {ctes},
 
 joined as ({_joined(groups, n_windows, by, grain)}
 ),
 
-final as (
-    select {", ".join(columns)}
-    from (
-        select {keys}, days, unnest([
-        {kpi_rows}
-        ], recursive := true)
-        from joined
-    )
-    where _present
+final as ({_final(rows, by, counts, grouped)}
 )
 
 select * from final"""
