@@ -360,14 +360,14 @@ class Engine:
             df = self._with_suspects(df, implausible, q, windows)
             kpi_of = _per_kpi(df, resolved)
         reasons, flags = self._verdicts(df, resolved, kpi_of)
-        counts = [c for c in df.columns if c.startswith("_n__")]
-        df = df.drop(columns=[*counts, "numerator_rows", "denominator_rows"])
-        df["unit"] = _take([rk.unit for rk in resolved], kpi_of)
-        df["available"] = True
-        df["missing"] = [[] for _ in range(len(df))]
-        df["reason"] = reasons
-        df["flags"] = flags
-        return df
+        dropped = {"numerator_rows", "denominator_rows"}
+        cols = {c: df[c] for c in df.columns if c not in dropped and not c.startswith("_n__")}
+        cols["unit"] = _take([rk.unit for rk in resolved], kpi_of)
+        cols["available"] = True
+        cols["missing"] = [[] for _ in range(len(df))]
+        cols["reason"] = reasons
+        cols["flags"] = flags
+        return pd.DataFrame(cols, index=df.index)
 
     @staticmethod
     def _verdicts(df: pd.DataFrame, resolved: list[ResolvedKpi], kpi_of) -> tuple[list, list]:
