@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from pipelines.contract import Kpi, load
@@ -403,40 +404,45 @@ class Engine:
         # rows with a value Andon does not recognise, or of an `always` suspect, are counted
         # only if the data has any
         df = self._query(resolved, q, windows, counted=set(self.info.counted))
-        by_id = {rk.id: rk for rk in resolved}
-        implausible = {
-            m
-            for m, v in zip(df["metric"], df["value"], strict=True)
-            if by_id[m].kpi.max is not None
-            and as_float(v) is not None
-            and as_float(v) > by_id[m].kpi.max
-        }
+        kpi_of = _per_kpi(df, resolved)
+        value = df["value"].to_numpy(dtype=float, na_value=np.nan)
+        bound = np.array([np.inf if rk.kpi.max is None else rk.kpi.max for rk in resolved])
+        implausible = [resolved[i] for i in np.unique(kpi_of[value > bound[kpi_of]])]
         if implausible:  # a value that cannot be true: count the rows that explain it
-            df = self._with_suspects(df, [by_id[m] for m in implausible], q, windows)
+            df = self._with_suspects(df, implausible, q, windows)
+            kpi_of = _per_kpi(df, resolved)
+        reasons, flags = self._verdicts(df, resolved, kpi_of)
+        dropped = {"numerator_rows", "denominator_rows"}
+        cols = {c: df[c] for c in df.columns if c not in dropped and not c.startswith("_n__")}
+        cols["unit"] = _take([rk.unit for rk in resolved], kpi_of)
+        cols["available"] = True
+        cols["missing"] = [[] for _ in range(len(df))]
+        cols["reason"] = reasons
+        cols["flags"] = flags
+        return pd.DataFrame(cols, index=df.index)
+
+    @staticmethod
+    def _verdicts(df: pd.DataFrame, resolved: list[ResolvedKpi], kpi_of) -> tuple[list, list]:
+        """Each row's reason (why no value) and flags (why untrustworthy), by `verdict`: asked
+        only of the rows without a value, and of those above their KPI's max or with counted
+        rows (the others have no reason and no flag)."""
+        n = len(df)
+        value = df["value"].to_numpy(dtype=float, na_value=np.nan)
         counts = [c for c in df.columns if c.startswith("_n__")]
-        reasons, flags = [], []
-        for row in df.to_dict("records"):
-            rk = by_id[row["metric"]]
-            value = as_float(row["value"])
-            flags.append(verdict.flags(rk, value, {c: as_float(row[c]) for c in counts}))
-            reasons.append(
-                None
-                if value is not None
-                else verdict.null_reason(
-                    rk,
-                    as_float(row["numerator"]),
-                    as_float(row["denominator"]),
-                    as_float(row["numerator_rows"]),
-                    as_float(row["denominator_rows"]),
-                )
-            )
-        df = df.drop(columns=[*counts, "numerator_rows", "denominator_rows"])
-        df["unit"] = df["metric"].map({rk.id: rk.unit for rk in resolved})
-        df["available"] = True
-        df["missing"] = [[] for _ in range(len(df))]
-        df["reason"] = reasons
-        df["flags"] = flags
-        return df
+        counted = df[counts].to_numpy(dtype=float, na_value=0.0) if counts else np.zeros((n, 0))
+        bound = np.array([np.inf if rk.kpi.max is None else rk.kpi.max for rk in resolved])
+        suspect = (counted > 0).any(axis=1) | (value > bound[kpi_of] * verdict.ABOVE)
+        reasons, flags = [None] * n, [[] for _ in range(n)]
+        cols = {c: df[c].to_numpy(dtype=float, na_value=np.nan) for c in counts}
+        for i in np.flatnonzero(suspect):
+            row_counts = {c: as_float(cols[c][i]) for c in counts}
+            flags[i] = verdict.flags(resolved[kpi_of[i]], as_float(value[i]), row_counts)
+        sides = ["numerator", "denominator", "numerator_rows", "denominator_rows"]
+        side = {c: df[c].to_numpy(dtype=float, na_value=np.nan) for c in sides}
+        for i in np.flatnonzero(np.isnan(value)):
+            args = [as_float(side[c][i]) for c in sides]
+            reasons[i] = verdict.null_reason(resolved[kpi_of[i]], *args)
+        return reasons, flags
 
     def _query(self, resolved, q: KpiQuery, windows, counted) -> pd.DataFrame:
         sql = kpi_sql(resolved, len(windows), q.by, q.grain, q.filter_dict, counted)
@@ -490,12 +496,12 @@ class Engine:
         for d in q.by:
             if d not in out.columns:
                 out[d] = None
-        order = {k.id: i for i, k in enumerate(wanted)}
-        out["_order"] = out["metric"].map(order)
-        out["label"] = out["metric"].map({k.id: k.label for k in wanted})
-        out["area"] = out["metric"].map({k.id: k.area for k in wanted})
-        out["direction"] = out["metric"].map({k.id: k.direction for k in wanted})
-        out["target"] = out["metric"].map({k.id: k.target for k in wanted})
+        order = _per_kpi(out, wanted)
+        out["_order"] = order
+        out["label"] = _take([k.label for k in wanted], order)
+        out["area"] = _take([k.area for k in wanted], order)
+        out["direction"] = _take([k.direction for k in wanted], order)
+        out["target"] = _take([k.target for k in wanted], order)
         sort_cols = ["_window", "_order", *q.by] + (["_period"] if q.grain else [])
         if q.grain and "_period" not in out.columns:
             out["_period"] = None
@@ -509,3 +515,13 @@ class Engine:
         if not q.grain and "period" in out.columns:
             out = out.drop(columns=["period"])
         return out
+
+
+def _per_kpi(df: pd.DataFrame, kpis) -> np.ndarray:
+    """For each row of df, the position of its metric in `kpis` (Kpi or ResolvedKpi)."""
+    return pd.Categorical(df["metric"], categories=[k.id for k in kpis]).codes.astype(np.intp)
+
+
+def _take(values: list, positions: np.ndarray):
+    """values[position] for each row (a column, typed as Series.map would type it)."""
+    return pd.Series(np.array(values, dtype=object)[positions]).infer_objects().array

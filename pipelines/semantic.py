@@ -83,9 +83,21 @@ def over_mart(sql: str, flag: str) -> str:
     return _replace_calls(sql, replace)
 
 
+def filtered(fn: str, arg: str, condition: str) -> str:
+    """fn(arg) over the rows meeting `condition`, written fn(case when … then arg end): the same
+    value as `fn(arg) filter (where …)` (the other rows give NULL, which aggregates skip), but
+    DuckDB computes it inline, about twice as fast when a query has many such aggregates."""
+    if condition.strip() == "true":
+        return f"{fn}({arg})"
+    if arg == "*":
+        return f"count(case when ({condition}) then 1 end)"
+    distinct, arg = ("distinct ", arg[9:]) if arg.lower().startswith("distinct ") else ("", arg)
+    return f"{fn}({distinct}case when ({condition}) then {arg} end)"
+
+
 def over_rows(sql: str, condition: str) -> str:
     """An aggregate over a fact's rows, each aggregate call restricted to `condition`."""
-    return _replace_calls(sql, lambda c: f"{c.fn}({c.arg}) filter (where ({condition}))")
+    return _replace_calls(sql, lambda c: filtered(c.fn, c.arg, condition))
 
 
 def flag_sql(fact: Fact | str, flag: str) -> str:
@@ -106,7 +118,7 @@ def rows_sql(fact: Fact, flag: Flag) -> str:
     """How many of the fact's rows in scope satisfy a flag."""
     if fact.mart:
         return f"sum({quote(measure(flag.name, ROWS))})"
-    return f"count(*) filter (where ({flag.sql}))"
+    return filtered("count", "*", flag.sql)
 
 
 # ---------------------------------------------------------------------------------- scope

@@ -108,6 +108,14 @@ class Flag:
 
 
 @dataclass(frozen=True)
+class Rollup:
+    """A fact's mart summed at a coarser grain (the date and some of its dimensions)."""
+
+    name: str
+    grain: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Fact:
     name: str  # = the contract table
     label: str  # plural noun: "production runs"
@@ -122,6 +130,7 @@ class Fact:
     # the column a fact kept as rows is recomputed by when a batch changes (its rows depend on
     # other rows of the same value); a fact with a mart is recomputed by day (row-local rows)
     refresh_key: str | None = None
+    rollups: tuple[Rollup, ...] = ()
 
     @property
     def date(self) -> str:
@@ -139,6 +148,15 @@ class Fact:
     def relation(self) -> str:
         """What a KPI over the fact aggregates: its mart, or its rows."""
         return self.mart or self.rows
+
+    def relation_for(self, dims: set[str] | frozenset[str]) -> str:
+        """The smallest relation whose grain covers `dims` (and the date): the rollup of the
+        fewest dimensions that carries them all (the first declared among equals), else the
+        mart, else the rows."""
+        covering = [r for r in self.rollups if set(dims) <= set(r.grain)]
+        if covering:
+            return min(covering, key=lambda r: len(r.grain)).name
+        return self.relation
 
     @property
     def cells(self) -> str | None:
@@ -315,6 +333,24 @@ def _watch_flags(label: str, table: Table, flags: dict[str, Flag], exclude: Flag
     return out
 
 
+def _rollups(name: str, f: dict, date: str) -> tuple[Rollup, ...]:
+    """A fact's declared rollups: each keeps the date and some of the dimensions of its mart."""
+    out = []
+    carried = {d for d, how in f["dims"].items() if how != "none"}
+    for grain in f.get("rollups", []):
+        dims = [d for d in grain if d != date]
+        if not f.get("mart") or date not in grain or not set(dims) < carried:
+            raise ValueError(
+                f"fact {name}: rollup {grain} must keep {date!r} and fewer of the dimensions "
+                "the fact's mart carries"
+            )
+        suffix = "_by_" + "_".join(dims) if dims else "_total"
+        out.append(Rollup(f["mart"] + suffix, (date, *dims)))
+    if len({r.grain for r in out}) < len(out):
+        raise ValueError(f"fact {name}: a rollup is declared twice")
+    return tuple(out)
+
+
 def _load_semantic(raw: dict, tables: dict[str, Table]):
     dims = {
         name: Dimension(
@@ -339,11 +375,12 @@ def _load_semantic(raw: dict, tables: dict[str, Table]):
         flags |= _watch_flags(f["label"], tables[name], flags, exclude)
         if f.get("mart") and any("$" in fl.sql for fl in flags.values()):
             raise ValueError(f"fact {name}: a fact with a mart cannot have flags with parameters")
+        dates = tuple(f["dates"])
         facts[name] = Fact(
             name=name,
             label=f["label"],
             rows=f.get("rows", f"fct_{name}"),
-            dates=tuple(f["dates"]),
+            dates=dates,
             event_dates=tuple(f["event_dates"]),
             order=tuple(f["order"]),
             dims=dict(f["dims"]),
@@ -351,6 +388,7 @@ def _load_semantic(raw: dict, tables: dict[str, Table]):
             mart=f.get("mart"),
             exclude=exclude,
             refresh_key=f.get("refresh_key"),
+            rollups=_rollups(name, f, dates[0]),
         )
         if not f.get("mart") and f.get("refresh_key") not in tables[name].columns:
             raise ValueError(f"fact {name}: a fact without a mart needs a refresh_key column")

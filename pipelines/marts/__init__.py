@@ -5,17 +5,19 @@ row per accepted input row, plus the dimensions reached through the product, min
 rows), and, for a fact with a mart, a generated table that pre-aggregates those rows per day and
 dimension values: one row count per flag, and one sum per flag × column that a KPI side or a view
 reads. A flag's condition is therefore written once and used by the mart, the KPI query and the
-rows behind a number alike.
+rows behind a number alike. The mart's declared rollups sum it again at coarser grains, and its
+cells feed the cell KPIs (`mart_tables` lists them all in build order).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from pipelines.contract import Fact, load
-from pipelines.semantic import ROWS, expand, measure, summed_columns, view_sums
+from pipelines.contract import Fact, Rollup, load
+from pipelines.semantic import ROWS, expand, filtered, measure, summed_columns, view_sums
 from pipelines.staging import quote
 
 HERE = Path(__file__).resolve().parent
@@ -65,20 +67,25 @@ def mart_sums(fact: Fact) -> list[tuple[str, str]]:
     return list(dict.fromkeys(pairs))
 
 
-def mart_sql(fact: Fact) -> str:
-    """The generated mart of a fact: one row per grain value, the flags' counts and sums."""
-    keys = ", ".join(quote(c) for c in fact.grain)
+def mart_columns(fact: Fact) -> list[tuple[str, str, str]]:
+    """The mart's additive columns: (name, aggregate over the fact's rows, type); one row count
+    per flag, then the sums of `mart_sums`."""
     cols = [
-        f"cast(count(*) filter (where {f.sql}) as bigint) as {quote(measure(f.name, ROWS))}"
+        (measure(f.name, ROWS), filtered("count", "*", f.sql), "bigint")
         for f in fact.flags.values()
     ]
     for flag, col in mart_sums(fact):
-        cond = fact.flags[flag].sql
-        cols.append(
-            f"cast(sum({quote(col)}) filter (where {cond}) as double) "
-            f"as {quote(measure(flag, col))}"
-        )
-    body = ",\n        ".join(cols)
+        agg = filtered("sum", quote(col), fact.flags[flag].sql)
+        cols.append((measure(flag, col), agg, "double"))
+    return cols
+
+
+def mart_sql(fact: Fact) -> str:
+    """The generated mart of a fact: one row per grain value, the flags' counts and sums."""
+    keys = ", ".join(quote(c) for c in fact.grain)
+    body = ",\n        ".join(
+        f"cast({agg} as {typ}) as {quote(name)}" for name, agg, typ in mart_columns(fact)
+    )
     return f"""-- grain: one row per {" × ".join(fact.grain)} of {fact.label}, with each flag's row count and the sums of the KPI sides and views
 select
         {keys},
@@ -118,26 +125,69 @@ from {quote(fact.mart)}
 group by {keys}"""
 
 
+def rollup_sql(fact: Fact, rollup: Rollup, source: str) -> str:
+    """A rollup of a fact's mart: the mart's columns summed per value of the rollup's grain,
+    from `source` (the mart, or a finer rollup)."""
+    keys = ", ".join(quote(c) for c in rollup.grain)
+    body = ",\n        ".join(
+        f"cast(sum({quote(name)}) as {typ}) as {quote(name)}" for name, _, typ in mart_columns(fact)
+    )
+    return f"""-- grain: one row per {" × ".join(rollup.grain)} of {fact.label} (the mart {fact.mart} summed)
+select
+        {keys},
+        {body}
+from {quote(source)}
+group by {keys}"""
+
+
+@dataclass(frozen=True)
+class MartTable:
+    """A table built from a fact's rows: `create table <name> as <sql>`, kept in `date` order."""
+
+    name: str
+    sql: str
+    date: str
+
+
+def mart_tables(fact: Fact) -> list[MartTable]:
+    """Every table built from the fact's rows, in build order.
+
+    A fact with a mart: the mart (over its row relation, a view), its cells (over the mart),
+    then its rollups, finest first, each summed from the smallest table listed before it whose
+    grain covers its own. A fact without a mart: its rows as a table (over staging and
+    dim_product). Each SQL reads only tables listed before it, the fact's row relation or
+    staging, and groups by (or keeps) the date column, so that the rows of some dates can be
+    recomputed alone, table by table in this order:
+        delete from <name> where <date> in (…);
+        insert into <name> select * from (<sql>) where <date> in (…)
+    """
+    if not fact.mart:
+        return [MartTable(fact.rows, row_relation_sql(fact), fact.date)]
+    out = [MartTable(fact.mart, mart_sql(fact), fact.date)]
+    if cells := cells_sql(fact):
+        out.append(MartTable(fact.cells, cells, fact.date))
+    sources = [(fact.mart, fact.grain)]  # what a rollup may be summed from
+    for rollup in sorted(fact.rollups, key=lambda r: -len(r.grain)):
+        source = min(
+            (name for name, grain in sources if set(rollup.grain) <= set(grain)),
+            key=lambda name: len(dict(sources)[name]),
+        )
+        out.append(MartTable(rollup.name, rollup_sql(fact, rollup, source), fact.date))
+        sources.append((rollup.name, rollup.grain))
+    return out
+
+
 def build_marts(con: duckdb.DuckDBPyConnection) -> None:
-    """Materialise dim_product, every fact's row relation and its mart on `con` from the stg_*
-    relations it can see. A fact with a mart keeps its rows as a view (read for the rows behind a
-    number); the others are tables, stored in date order so a date range skips the rest."""
+    """Materialise dim_product, every fact's row relation and the tables of `mart_tables` on
+    `con` from the stg_* relations it can see. A fact with a mart keeps its rows as a view (read
+    for the rows behind a number); every table is stored in date order so a date range skips
+    the rest."""
     con.execute(f"create or replace table dim_product as {sql_file('dim_product')}")
     for fact in load().facts.values():
-        rows = row_relation_sql(fact)
         if fact.mart:
-            con.execute(f"create or replace view {quote(fact.rows)} as {rows}")
+            con.execute(f"create or replace view {quote(fact.rows)} as {row_relation_sql(fact)}")
+        for t in mart_tables(fact):
             con.execute(
-                f"create or replace table {quote(fact.mart)} as select * from ({mart_sql(fact)}) "
-                f"order by {quote(fact.date)}"
-            )
-            if cells := cells_sql(fact):
-                con.execute(
-                    f"create or replace table {quote(fact.cells)} as select * from ({cells}) "
-                    f"order by {quote(fact.date)}"
-                )
-        else:
-            con.execute(
-                f"create or replace table {quote(fact.rows)} as select * from ({rows}) "
-                f"order by {quote(fact.date)}"
+                f"create or replace table {quote(t.name)} as select * from ({t.sql}) "
+                f"order by {quote(t.date)}"
             )

@@ -6,7 +6,8 @@ an older id, loses to newer ones); a batch removed gives its keys back to the ne
 batch. Then each fact recomputes only its affected units, read before and after the change:
 
 - a fact with a mart (row-local rows, semantic.toml): the days of the changed rows, in every table
-  derived from its rows (the mart, its cells): delete those days, insert them again;
+  derived from its rows (pipelines.marts.mart_tables: the mart, its cells, its rollups): delete
+  those days, insert them again;
 - a fact kept as rows: the values of its `refresh_key` (product) among the changed rows of every
   staging table its SQL reads, and the products whose production type changed (dim_product).
 
@@ -16,33 +17,21 @@ The result equals a full build (tests/pipelines/marts/test_refresh.py checks ran
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import duckdb
 
 from pipelines.contract import Fact, load
-from pipelines.marts import cells_sql, mart_sql, row_relation_sql, sql_file
+from pipelines.marts import MartTable, mart_tables, row_relation_sql, sql_file
 from pipelines.staging import quote
 from pipelines.staging.sources import sql_literal
 
 DIM = "dim_product"
 
 
-@dataclass(frozen=True)
-class Derived:
-    """A table computed from a fact's rows, additive per value of `date`."""
-
-    name: str
-    sql: str
-    date: str
-
-
-def derived_tables(fact: Fact) -> list[Derived]:
-    """The tables a fact with a mart derives from its rows, in build order."""
-    out = [Derived(fact.mart, mart_sql(fact), fact.date)]
-    if cells := cells_sql(fact):
-        out.append(Derived(fact.cells, cells, fact.date))
-    return out
+def derived_tables(fact: Fact) -> list[MartTable]:
+    """The tables a fact with a mart derives from its rows (mart, cells, rollups), in build
+    order, each additive per value of its date."""
+    return mart_tables(fact)
 
 
 def reads(fact: Fact) -> set[str]:

@@ -13,8 +13,9 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
-from pipelines.contract import Kpi, Part, load
+from pipelines.contract import Fact, Kpi, Part, load
 from pipelines.semantic import measure, rows_sql, scope_where, side_sql
 from pipelines.staging import quote
 
@@ -89,14 +90,36 @@ def count_column(fact: str, flag: str) -> str:
 @dataclass(eq=False)
 class Group:
     """One CTE of the query: the sides that read the same fact by the same date (and cells:
-    built per query, or read from the fact's prebuilt cells when `prebuilt`)."""
+    built per query, or read from the fact's prebuilt cells when `prebuilt`) from `relation`."""
 
     name: str
     fact: str
     date: str
     cell: tuple[str, ...]
-    measures: dict[str, str]  # output column → aggregate over the fact's relation in scope
+    relation: str
+    measures: dict[str, str]  # measure name → aggregate over the relation in scope
     prebuilt: bool = False
+
+    def columns(self) -> dict[str, str]:
+        """Each distinct aggregate → its output column "<group>_m<i>" (sides share flags and
+        sums: an aggregate is computed once, whichever measures name it)."""
+        return {
+            sql: f"{self.name}_m{i}" for i, sql in enumerate(dict.fromkeys(self.measures.values()))
+        }
+
+
+def _relation(fact: Fact, dims: set[str], cell: tuple[str, ...], prebuilt: bool, forced) -> str:
+    """What a group reads: the prebuilt cells, a forced relation (it must carry `dims`), or the
+    smallest relation whose grain carries the scope's dimensions (and the cell's)."""
+    if prebuilt:
+        return fact.cells
+    if cell or fact.name not in forced:
+        return fact.relation_for(dims | set(cell))
+    name = forced[fact.name]
+    grains = {fact.mart: fact.grain} | {r.name: r.grain for r in fact.rollups}
+    if name not in grains or not dims <= set(grains[name]):
+        raise ValueError(f"{fact.name}: {name!r} does not carry {sorted(dims)}")
+    return name
 
 
 def is_count(part: Part) -> bool:
@@ -112,7 +135,11 @@ def needs_rows(part: Part) -> bool:
 
 
 def _groups(
-    kpis: list[ResolvedKpi], scope_dims: set[str], grouped: bool, counted: set[tuple[str, str]]
+    kpis: list[ResolvedKpi],
+    scope_dims: set[str],
+    grouped: bool,
+    counted: set[tuple[str, str]],
+    forced: dict[str, str],
 ) -> tuple[list[Group], dict[tuple[str, str], Group]]:
     """The query's CTEs. `counted`: (fact, flag) of the suspect and watched flags to count."""
     reg = load()
@@ -124,8 +151,9 @@ def _groups(
         for side, part in rk.sides:
             key = (part.fact, part.date, rk.cell, prebuilt)
             if key not in groups:
-                g = Group(f"g{len(groups)}", part.fact, part.date, rk.cell, {}, prebuilt)
                 fact = reg.facts[part.fact]
+                relation = _relation(fact, scope_dims, rk.cell, prebuilt, forced)
+                g = Group(f"g{len(groups)}", part.fact, part.date, rk.cell, relation, {}, prebuilt)
                 if grouped:  # a group with no row of any of a KPI's facts is not a row of it
                     g.measures[f"{g.name}__rows"] = rows_sql(fact, fact.flags["all"])
                 for flag in [*fact.suspects(), *fact.watched()]:
@@ -156,37 +184,28 @@ def _cte(g: Group, n_windows: int, by: tuple[str, ...], grain: str | None, filte
     period = period_expr(quote(g.date), grain)
     where = scope_where(fact, g.date, filters, windows=n_windows)
     by_cols = [quote(d) for d in by]
-    keys = ", ".join(["_window", "_period", *by_cols])
-    # each distinct aggregate once (sides share flags and sums), then named per side
-    distinct = {sql: f"_m{i}" for i, sql in enumerate(dict.fromkeys(g.measures.values()))}
-    aggregates = ", ".join(f"{sql} as {alias}" for sql, alias in distinct.items())
-    named = ", ".join(f"{distinct[sql]} as {quote(name)}" for name, sql in g.measures.items())
+    aggregates = ", ".join(f"{sql} as {quote(col)}" for sql, col in g.columns().items())
     if not g.cell or g.prebuilt:
-        relation = fact.cells if g.prebuilt else fact.relation
         prefix = ", ".join([f"{window} as _window", f"{period} as _period", *by_cols])
-        source = f"""
-        select {prefix}, {aggregates}
-        from {quote(relation)}
-        where {where}
-        group by all"""
-    else:
-        # cells: sum every pre-summed column the measures read per cell, then aggregate them
-        inner_cols = [*by_cols] + [quote(c) for c in g.cell if c not in by]
-        used = sorted(set(re.findall(r'"([a-z0-9_]+__[a-z0-9_]+)"', " ".join(distinct))))
-        inner_sums = ", ".join(f"sum({quote(c)}) as {quote(c)}" for c in used)
-        source = f"""
-        select {keys}, {aggregates}
-        from (
-            select {window} as _window, {period} as _period, {", ".join(inner_cols)}, {inner_sums}
-            from {quote(fact.relation)}
-            where {where}
-            group by all
-        )
-        group by all"""
+        return f"""
+    select {prefix}, {aggregates}
+    from {quote(g.relation)}
+    where {where}
+    group by all"""
+    # cells: sum every pre-summed column the measures read per cell, then aggregate them
+    keys = ", ".join(["_window", "_period", *by_cols])
+    inner_cols = [*by_cols] + [quote(c) for c in g.cell if c not in by]
+    used = sorted(set(re.findall(r'"([a-z0-9_]+__[a-z0-9_]+)"', " ".join(g.columns()))))
+    inner_sums = ", ".join(f"sum({quote(c)}) as {quote(c)}" for c in used)
     return f"""
-    select {keys}, {named}
-    from ({source}
-    )"""
+    select {keys}, {aggregates}
+    from (
+        select {window} as _window, {period} as _period, {", ".join(inner_cols)}, {inner_sums}
+        from {quote(g.relation)}
+        where {where}
+        group by all
+    )
+    group by all"""
 
 
 def _days_expr(n_windows: int, grain: str | None) -> str:
@@ -203,51 +222,102 @@ def _days_expr(n_windows: int, grain: str | None) -> str:
     )
 
 
-def _effective(rk: ResolvedKpi, side: str, part: Part) -> str:
+def _effective(rk: ResolvedKpi, side: str, part: Part, ref: dict[str, str]) -> str:
     """A side's value: 0 when no row meets a condition flag, unknown when no row reports it."""
-    name = quote(f"{rk.id}__{side}")
+    name = ref[f"{rk.id}__{side}"]
     if load().facts[part.fact].flags[part.flag].reports:
         return name
     if is_count(part):
         return f"coalesce({name}, 0)"
-    rows = quote(f"{rk.id}__{side}_rows")
+    rows = ref[f"{rk.id}__{side}_rows"]
     return f"case when coalesce({rows}, 0) = 0 then 0 else {name} end"
 
 
-def _rows(rk: ResolvedKpi, side: str, part: Part | None) -> str:
-    """A side's row count as a column (NULL when the side does not need one)."""
+def _rows(rk: ResolvedKpi, side: str, part: Part | None, ref: dict[str, str]) -> str:
+    """A side's row count (NULL when the side does not need one)."""
     if part is None or not needs_rows(part):
-        return "cast(null as bigint)"
-    return quote(f"{rk.id}__{side}_rows")
+        return "null"
+    return ref[f"{rk.id}__{side}_rows"]
 
 
-def _counts(rk: ResolvedKpi, groups: list[Group], counts: list[str]) -> str:
+def _counts(rk: ResolvedKpi, groups: list[Group], counts: list[str], ref) -> list[str]:
     """The KPI's suspect and watched row counts over its sides' groups (NULL for the others)."""
     mine = {count_column(rk.kpi.fact, s) for s in rk.kpi.suspects}
     for _, part in rk.sides:
         mine |= {count_column(part.fact, w.name) for w in load().facts[part.fact].watched()}
     out = []
     for c in counts:
-        terms = [f"coalesce({quote(g.name + c)}, 0)" for g in groups if g.name + c in g.measures]
-        total = " + ".join(terms) if c in mine and terms else "null"
-        out.append(f"cast({total} as bigint) as {quote(c)}")
-    return "".join(", " + o for o in out)
+        terms = [f"coalesce({ref[g.name + c]}, 0)" for g in groups if g.name + c in g.measures]
+        out.append(" + ".join(terms) if c in mine and terms else "null")
+    return out
 
 
-def _select(rk: ResolvedKpi, key_list: str, grouped: bool, groups: list[Group], counts) -> str:
-    num = _effective(rk, "num", rk.numerator)
-    den = _effective(rk, "den", rk.denominator) if rk.denominator else "cast(null as double)"
+def _row(rk: ResolvedKpi, grouped: bool, groups: list[Group], counts, ref) -> list[str]:
+    """The KPI's output columns for one group key: metric, present, value, numerator,
+    denominator, their row counts, the counts (the query unnests one such row per KPI)."""
+    num = _effective(rk, "num", rk.numerator, ref)
+    den = _effective(rk, "den", rk.denominator, ref) if rk.denominator else "null"
     value = re.sub(r"\bnumerator\b", f"({num})", rk.kpi.value)
     value = re.sub(r"\bdenominator\b", f"({den})", value)
-    present = " or ".join(f"coalesce({quote(g.name + '__rows')}, 0) > 0" for g in groups)
-    where = f"\n    where {present}" if grouped else ""
-    return f"""    select '{rk.id}' as metric, {key_list}, days,
-        cast({value} as double) as value,
-        cast({num} as double) as numerator,
-        cast({den} as double) as denominator,
-        cast({_rows(rk, "num", rk.numerator)} as bigint) as numerator_rows,
-        cast({_rows(rk, "den", rk.denominator)} as bigint) as denominator_rows{_counts(rk, groups, counts)}
-    from joined{where}"""
+    # grouped: a key with no row of any of the KPI's facts is not a row of it
+    present = [f"coalesce({ref[g.name + '__rows']}, 0) > 0" for g in groups] if grouped else []
+    return [
+        f"'{rk.id}'",
+        " or ".join(present) or "true",
+        value,
+        num,
+        den,
+        _rows(rk, "num", rk.numerator, ref),
+        _rows(rk, "den", rk.denominator, ref),
+        *_counts(rk, groups, counts, ref),
+    ]
+
+
+def _joined(groups: list[Group], n_windows: int, by: tuple[str, ...], grain: str | None) -> str:
+    """One row per group key with every group's columns (NULL where a group has no row for the
+    key); an ungrouped query has a row for every window, even with no rows in scope."""
+    keys = ", ".join(["_window", "_period", *[quote(d) for d in by]])
+    parts = [f"from {g.name}" for g in groups]
+    if not by and grain is None:
+        parts += [f"select {i} as _window, cast(null as date) as _period" for i in range(n_windows)]
+    # each column comes from one group, which has at most one row per key: max() picks it
+    cols = [quote(c) for g in groups for c in g.columns().values()]
+    measures = ", ".join(f"max({c}) as {c}" for c in cols)
+    union = "\n        union all by name\n        ".join(parts)
+    return f"""
+    select keys.*, {_days_expr(n_windows, grain)} as days
+    from (
+        select {keys}, {measures}
+        from (
+        {union}
+        )
+        group by {keys}
+    ) as keys"""
+
+
+def _final(rows: list[list[str]], by: tuple[str, ...], counts: list[str], grouped: bool) -> str:
+    """The long result: each KPI's row per group key, unnested from parallel lists (the i-th
+    element of every list is the i-th KPI's)."""
+    names = ["metric", "_present", "value", "numerator", "denominator"]
+    names += ["numerator_rows", "denominator_rows", *counts]
+    types = ["", "", "double", "double", "double", "bigint", "bigint"] + ["bigint"] * len(counts)
+    lists = []
+    for i, (name, typ) in enumerate(zip(names, types, strict=True)):
+        if name == "_present" and not grouped:
+            continue
+        items = "[" + ", ".join(row[i] for row in rows) + "]"
+        items = f"cast({items} as {typ}[])" if typ else items
+        lists.append(f"unnest({items}) as {quote(name)}")
+    keys = ", ".join(["_window", "_period", *[quote(d) for d in by]])
+    columns = ", ".join(["metric", keys, "days", *[quote(n) for n in names[2:]]])
+    body = ",\n        ".join(lists)
+    return f"""
+    select {columns}
+    from (
+        select {keys}, days,
+        {body}
+        from joined
+    ){" where _present" if grouped else ""}"""
 
 
 def kpi_sql(
@@ -257,25 +327,30 @@ def kpi_sql(
     grain: str | None,
     filters: dict[str, tuple[str, ...]],
     counted: set[tuple[str, str]] = frozenset(),
+    relations: dict[str, str] | None = None,
 ) -> str:
     """The query computing `kpis`; parameters: $start_i/$end_i per window, $as_of, $f_<dim>.
     `counted`: (fact, flag) of the suspect and watched flags whose rows in scope to count too
-    (columns _n__<fact>__<flag>)."""
+    (columns _n__<fact>__<flag>). Each fact is read from the smallest of its mart and rollups
+    that carries the filters and grouping; `relations` (fact → mart or rollup) forces one
+    instead, for sides that are not cell KPIs (every relation gives the same numbers).
+    The text depends only on the query's shape (filter values are parameters): it is cached."""
+    return _kpi_sql(
+        tuple(kpis),
+        n_windows,
+        tuple(by),
+        grain,
+        tuple(filters),
+        frozenset(counted),
+        tuple(sorted((relations or {}).items())),
+    )
+
+
+@lru_cache(maxsize=256)
+def _kpi_sql(kpis, n_windows, by, grain, filters, counted, relations) -> str:
     grouped = bool(by) or grain is not None
-    groups, side_group = _groups(kpis, set(by) | set(filters), grouped, set(counted))
-    ctes = [(g, _cte(g, n_windows, by, grain, filters)) for g in groups]
-    key_cols = ["_window", "_period", *[quote(d) for d in by]]
-    key_list = ", ".join(key_cols)
-    keys_union = "\n    union\n    ".join(f"select {key_list} from {g.name}" for g, _ in ctes)
-    if not by and grain is None:
-        # an ungrouped query always answers every window, even with no rows in scope
-        keys_union += "\n    union\n    " + "\n    union\n    ".join(
-            f"select {i}, cast(null as date)" for i in range(n_windows)
-        )
-    joins = "\n".join(
-        f"    left join {g.name} on "
-        + " and ".join(f"keys.{c} is not distinct from {g.name}.{c}" for c in key_cols)
-        for g, _ in ctes
+    groups, side_group = _groups(
+        list(kpis), set(by) | set(filters), grouped, set(counted), dict(relations)
     )
     counts = sorted(
         {
@@ -285,27 +360,19 @@ def kpi_sql(
             if c.startswith(g.name + "_n__")
         }
     )
-    measure_cols = ", ".join(f"{g.name}.{quote(c)}" for g in groups for c in g.measures)
-    selects = []
+    # every measure name → its group's column
+    ref = {m: quote(g.columns()[sql]) for g in groups for m, sql in g.measures.items()}
+    rows = []
     for rk in kpis:
         mine = list(dict.fromkeys(side_group[(rk.id, s)] for s, _ in rk.sides))
-        selects.append(_select(rk, key_list, grouped, mine, counts))
-    cte_text = ",\n\n".join(f"{g.name} as ({body}\n)" for g, body in ctes)
-    union_all = "\n    union all\n".join(selects)
-    return f"""with {cte_text},
+        rows.append(_row(rk, grouped, mine, counts, ref))
+    ctes = ",\n\n".join(f"{g.name} as ({_cte(g, n_windows, by, grain, filters)}\n)" for g in groups)
+    return f"""with {ctes},
 
-keys as (
-    {keys_union}
+joined as ({_joined(groups, n_windows, by, grain)}
 ),
 
-joined as (
-    select keys.*, {_days_expr(n_windows, grain)} as days, {measure_cols}
-    from keys
-{joins}
-),
-
-final as (
-{union_all}
+final as ({_final(rows, by, counts, grouped)}
 )
 
 select * from final"""

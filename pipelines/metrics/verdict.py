@@ -7,6 +7,8 @@ from __future__ import annotations
 from pipelines.contract import Kpi, Part, load
 from pipelines.metrics import ResolvedKpi, as_float, count_column, is_count, needs_rows
 
+ABOVE = 1 + 1e-12  # a value above max × ABOVE is above max (not a rounding of max itself)
+
 
 def _missing(x) -> bool:
     return as_float(x) is None
@@ -58,7 +60,7 @@ def flags(rk: ResolvedKpi, value, counts: dict[str, object]) -> list[str]:
         if not _missing(n) and n > 0:
             suspects[reg.facts[kpi.fact].flags[s]] = int(n)
     out = []
-    if kpi.max is not None and not _missing(value) and value > kpi.max * (1 + 1e-12):
+    if kpi.max is not None and not _missing(value) and value > kpi.max * ABOVE:
         causes = "; ".join(f"{f.label}: {n}" for f, n in suspects.items())
         out.append(f"above {_bound(kpi)}, which cannot be true" + (": " + causes if causes else ""))
     else:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.contract import _flag, load
+from pipelines.contract import Rollup, _flag, _rollups, load
 from tests.pipelines.metrics.test_kpi_values import EXPECTED
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -64,3 +64,18 @@ def test_a_flag_counted_always_is_a_suspect_that_some_kpi_lists():
                 assert flag.suspect and (fact.name, flag.name) in listed, flag.name
     with pytest.raises(ValueError, match="`always` is for suspect flags"):
         _flag("f", {"label": "rows", "sql": "true", "always": True})
+
+
+def test_a_rollup_keeps_the_date_and_fewer_of_the_marts_dimensions():
+    runs = {"mart": "m", "dims": {"plant": "column", "line": "column", "customer": "none"}}
+    assert _rollups("runs", runs | {"rollups": [["day", "plant"], ["day"]]}, "day") == (
+        Rollup("m_by_plant", ("day", "plant")),
+        Rollup("m_total", ("day",)),
+    )
+    for bad in (["plant"], ["day", "customer"], ["day", "plant", "line"]):
+        with pytest.raises(ValueError, match="must keep 'day' and fewer"):
+            _rollups("runs", runs | {"rollups": [bad]}, "day")
+    with pytest.raises(ValueError, match="must keep"):  # a fact without a mart has none
+        _rollups("runs", {"dims": runs["dims"], "rollups": [["day"]]}, "day")
+    with pytest.raises(ValueError, match="declared twice"):
+        _rollups("runs", runs | {"rollups": [["day", "plant"], ["plant", "day"]]}, "day")

@@ -5,7 +5,7 @@ import pytest
 
 from pipelines import Engine
 from pipelines.contract import load
-from pipelines.marts import HERE, cell_kpis, cells_sql, mart_sql, row_relation_sql
+from pipelines.marts import HERE, cell_kpis, cells_sql, mart_sql, mart_tables, row_relation_sql
 from pipelines.staging import quote
 from tests.conftest import ROOT
 
@@ -24,6 +24,8 @@ def test_every_sql_file_and_generated_mart_states_its_grain_in_the_first_line():
             assert mart_sql(fact).startswith("-- grain: one row per "), fact.name
         if cells_sql(fact):
             assert cells_sql(fact).startswith("-- grain: one row per "), fact.name
+        for t in mart_tables(fact):
+            assert t.sql.startswith("-- grain: one row per "), t.name
 
 
 def test_every_sql_file_is_a_fact_or_dim_product():
@@ -60,6 +62,8 @@ def test_no_mart_has_two_rows_for_one_value_of_its_declared_grain(sample):
             checked += cur.execute(f"select count(*) from {quote(fact.mart)}").fetchone()[0]
         for k in cell_kpis(fact):
             assert _duplicates(cur, fact.cells, k.cell) == 0, (fact.cells, k.cell)
+        for r in fact.rollups:
+            assert _duplicates(cur, r.name, r.grain) == 0, (r.name, r.grain)
     assert checked > 1000  # the sample plant fills the marts
 
 
