@@ -703,7 +703,12 @@ def _check_column(col: Column, cm: ColumnMap) -> None:
 
 def distinct_values(raw: RawFile, i: int) -> list[str]:
     """The distinct values of column i, sorted (formats are guessed from these)."""
-    return sorted({r[i] for r in raw.rows})
+    return raw.distinct(i)
+
+
+def needs_values(col: Column) -> bool:
+    """Whether a column's proposal reads the file's values (numbers, dates, allowed values)."""
+    return col.type in ("number", "date", "timestamp") or bool(col.values)
 
 
 def propose_column(
@@ -723,7 +728,7 @@ def propose_column(
     col = load().tables[table].columns[column]
     if source not in raw.header:
         raise UploadError(f"the file has no column {source!r}")
-    if values is None:
+    if values is None and needs_values(col):
         values = distinct_values(raw, raw.header.index(source))
     cm = ColumnMap(source=source)
     if col.type == "number":
@@ -812,7 +817,7 @@ def _propose_columns(
 ) -> tuple[dict[str, ColumnMap], dict[str, list[str]]]:
     """The ColumnMap of every column of the table, and the ambiguous date formats."""
     t = load().tables[table]
-    values = {c: distinct_values(raw, i) for c, (i, _) in got.items()}
+    values = {c: distinct_values(raw, i) for c, (i, _) in got.items() if needs_values(t.columns[c])}
     numbers = [values[c] for c in got if t.columns[c].type == "number"]
     decimal_hint = _file_decimal(raw, numbers)
     date_hint = _date_hint(t, got, values)
@@ -829,7 +834,7 @@ def _propose_columns(
             raw.header[got[c][0]],
             decimal_hint=decimal_hint,
             date_hint=date_hint,
-            values=values[c],
+            values=values.get(c),
         )
         columns[c] = cm
         if candidates:

@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+import pyarrow as pa
+
 from pipelines.staging.sources import MAX_COLUMNS, MAX_LINE_CHARS, InputError
+from pipelines.uploads.columns import ColumnRows, strings
 
 MAX_BYTES = 200 * 1024 * 1024  # the dashboard's upload limit (.streamlit/config.toml)
 MAX_RAW_TEXT = 2000  # characters of a problem row kept for the report
@@ -51,7 +54,7 @@ class Problem(NamedTuple):
 @dataclass
 class RawFile:
     header: list[str]  # as written (stripped), made unique
-    rows: list[list[str]]  # one list of len(header) strings per data row
+    rows: list[list[str]] | ColumnRows  # one list of len(header) strings per data row
     lines: list[int]  # the file line (CSV) or Excel row number of each row
     problems: list[Problem]
     encoding: str | None  # None for a workbook
@@ -70,8 +73,26 @@ class RawFile:
         return len(self.rows)
 
     def column(self, name: str) -> list[str]:
-        i = self.header.index(name)
-        return [r[i] for r in self.rows]
+        return self.values(self.header.index(name))
+
+    def values(self, i: int, at: range | None = None) -> list[str]:
+        """Column i's values, in every row or in the rows `at`."""
+        if isinstance(self.rows, ColumnRows):
+            return self.rows.values(i, at)
+        rows = self.rows if at is None else (self.rows[r] for r in at)
+        return [r[i] for r in rows]
+
+    def distinct(self, i: int) -> list[str]:
+        """Column i's distinct values, sorted."""
+        if isinstance(self.rows, ColumnRows):
+            return sorted(self.rows.distinct(i))
+        return sorted({r[i] for r in self.rows})
+
+    def arrow_column(self, i: int) -> pa.Array:
+        """Column i as one Arrow array of strings."""
+        if isinstance(self.rows, ColumnRows):
+            return self.rows.column(i).combine_chunks()
+        return strings([r[i] for r in self.rows])
 
 
 # ---------------------------------------------------------------------------------------- entry
@@ -465,12 +486,18 @@ def clean_header_name(name: str) -> str:
     return " ".join(name.replace("\ufeff", "").split())
 
 
+def _has_text(raw: RawFile, i: int) -> bool:
+    if isinstance(raw.rows, ColumnRows):
+        return raw.rows.has_text(i)
+    return any(r[i].strip() for r in raw.rows)
+
+
 def _finish(raw: RawFile, header: list[str]) -> None:
     """Clean the header: drop unnamed empty columns, name the others, make names unique."""
     names = [clean_header_name(h) for h in header]
     unnamed = [i for i, h in enumerate(names) if not h]
     if unnamed:
-        used = {i for i in unnamed if any(r[i].strip() for r in raw.rows)}
+        used = {i for i in unnamed if _has_text(raw, i)}
         renamed = []
         for i in sorted(used):
             names[i] = f"column_{i + 1}"  # its position in the file
@@ -479,7 +506,10 @@ def _finish(raw: RawFile, header: list[str]) -> None:
         if drop:
             keep = [i for i in range(len(names)) if i not in drop]
             names = [names[i] for i in keep]
-            raw.rows[:] = [[r[i] for i in keep] for r in raw.rows]
+            if isinstance(raw.rows, ColumnRows):
+                raw.rows = raw.rows.select(keep)
+            else:
+                raw.rows[:] = [[r[i] for i in keep] for r in raw.rows]
             raw.notes.append(f"dropped {len(drop)} column(s) with neither a name nor values")
         if renamed:
             raw.notes.append("column(s) without a name were called " + ", ".join(renamed))

@@ -1,0 +1,49 @@
+"""Rows held as Arrow columns behave as the list of rows they stand for."""
+
+import pyarrow as pa
+import pytest
+
+from pipelines.uploads.columns import WHITESPACE, ColumnRows
+from tests.pipelines.uploads.test_mapping import raw_of
+
+ROWS = [["O1", "ACME", " 5 "], ["O2", "", "\u00a07"], ["O3", "ACME", ""]]
+
+
+def columns(rows: list[list[str]]) -> ColumnRows:
+    return ColumnRows(pa.table({f"c{i}": [r[i] for r in rows] for i in range(len(rows[0]))}))
+
+
+def test_column_rows_are_the_list_of_rows():
+    rows = columns(ROWS)
+    assert rows == ROWS and ROWS == rows and list(rows) == ROWS  # noqa: SIM300 (both sides)
+    assert len(rows) == 3 and rows[0] == ["O1", "ACME", " 5 "] and rows[-1][0] == "O3"
+    assert rows[1:] == ROWS[1:] and rows[::2] == [ROWS[0], ROWS[2]]
+    assert rows != ROWS[:2] and bool(columns(ROWS)) and not ColumnRows(pa.table({"c0": []}))
+    with pytest.raises(IndexError):
+        rows[3]
+
+
+def test_a_column_in_every_row_or_in_some():
+    rows = columns(ROWS)
+    assert rows.values(1) == ["ACME", "", "ACME"]
+    assert rows.values(0, range(0, 3, 2)) == ["O1", "O3"]
+    assert rows.values(0, range(1, 3)) == ["O2", "O3"]
+    assert sorted(rows.distinct(1)) == ["", "ACME"]
+
+
+def test_blank_is_what_python_strips():
+    assert "\u00a0" in WHITESPACE and "\u2028" in WHITESPACE and "x" not in WHITESPACE
+    rows = columns([["a", " ", "\u3000"], ["b", "", "\t"]])
+    assert (rows.has_text(0), rows.has_text(1), rows.has_text(2)) == (True, False, False)
+    assert rows.select([0, 2]) == [["a", "\u3000"], ["b", "\t"]]
+
+
+def test_a_raw_file_answers_the_same_from_lists_and_from_columns():
+    listed = raw_of(["Order", "Customer", "Qty"], [list(r) for r in ROWS])
+    columnar = raw_of(["Order", "Customer", "Qty"], [list(r) for r in ROWS])
+    columnar.rows = columns(ROWS)
+    for raw in (listed, columnar):
+        assert raw.column("Customer") == ["ACME", "", "ACME"]
+        assert raw.values(2, range(0, 3, 2)) == [" 5 ", ""]
+        assert raw.distinct(1) == ["", "ACME"]
+        assert raw.arrow_column(0).to_pylist() == ["O1", "O2", "O3"]
