@@ -9,11 +9,13 @@ the file, at most DISTINCT distinct values counted.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from pipelines.contract import Column, Table
 from pipelines.uploads.read import RawFile
@@ -66,19 +68,19 @@ class Sample:
 
     @classmethod
     def of(cls, values: Iterable[str], sampled: bool = False) -> Sample:
-        counts: Counter = Counter()
-        seen: set[str] = set()
-        rows = filled = 0
-        for v in values:
-            rows += 1
-            v = v.strip()
-            if not v:
-                continue
-            filled += 1
-            if v in counts or len(counts) < DISTINCT:
-                counts[v] += 1
-            seen.add(v)
-        return cls(dict(counts), filled, len(seen), rows, sampled)
+        stripped = [v.strip() for v in values]
+        every = Counter(stripped)  # in order of first appearance
+        every.pop("", None)
+        # the first DISTINCT distinct values are counted, each in every row it appears in
+        counts = dict(itertools.islice(every.items(), DISTINCT))
+        filled = len(stripped) - stripped.count("")
+        return cls(counts, filled, len(every), len(stripped), sampled)
+
+    @cached_property
+    def decimal(self) -> str:
+        """The decimal separator the values prove ('.' when they do not tell)."""
+        ev = infer_decimal(self.counts)
+        return max(ev, key=lambda k: (ev[k], k == ".")) if ev else "."
 
     def share(self, test: Callable[[str], bool]) -> tuple[float, int]:
         """The share of the values (weighted by how often they occur) that pass `test`, and
@@ -165,8 +167,7 @@ def _dates(s: Sample, date_format: str | None) -> Fit:
 
 
 def _decimal(s: Sample) -> str:
-    ev = infer_decimal(s.counts)
-    return max(ev, key=lambda k: (ev[k], k == ".")) if ev else "."
+    return s.decimal
 
 
 def _bounds(col: Column) -> str:

@@ -1,9 +1,11 @@
 """Read an analyst's CSV or Excel file into rows of text, with the file line of every row.
 
-Nothing here touches SQL: the file is decoded and split in Python (DuckDB in this version has
-no `encodings` and no `excel` extension offline), and every quirk that changes what was read is
-written into `RawFile.notes` in one plain sentence. Rows that cannot be split cleanly (a ragged
-row, an unterminated quote) are not dropped: they are kept as `problems` with their line and text.
+The file is decoded and its delimiter and header found in Python (DuckDB in this version has no
+`encodings` and no `excel` extension offline). A plain CSV is then split by DuckDB
+(pipelines.uploads.plain: the same rows, held as Arrow columns); any other is split record by
+record here. Every quirk that changes what was read is written into `RawFile.notes` in one plain
+sentence. Rows that cannot be split cleanly (a ragged row, an unterminated quote) are not
+dropped: they are kept as `problems` with their line and text.
 
 Workbooks are read by pipelines.uploads.xlsx.
 """
@@ -379,8 +381,22 @@ def _too_wide(name: str, width: int, where: str = "the header") -> UploadError:
     )
 
 
+@dataclass
+class Split:
+    """A CSV text split into a header and rows, before the header is cleaned."""
+
+    header: list[str]
+    header_line: int
+    titles: list  # (start, end, cells, None) of the title lines skipped above the header
+    rows: list[list[str]] | ColumnRows
+    lines: list[int]
+    problems: list[Problem] = field(default_factory=list)
+    blank: int = 0  # blank rows after the header
+    trimmed: int = 0  # rows that ended with extra empty fields
+
+
 def _read_csv_text(text: str, encoding: str, name: str) -> RawFile:
-    if not text.strip():
+    if not text or text.isspace():
         raise UploadError(f"{name}: the file is empty")
     delimiter = sniff_delimiter(text)
     notes: list[str] = []
@@ -390,86 +406,97 @@ def _read_csv_text(text: str, encoding: str, name: str) -> RawFile:
         notes.append("the file starts with a UTF-8 byte order mark (removed)")
     if delimiter != ",":
         notes.append(f"columns are separated by {DELIMITER_NAMES[delimiter]}s")
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    problems: list[Problem] = []
-    blank = 0
-    trimmed = 0
-    # one string object per distinct value: repeated values (lines, products, dates) are shared
-    memo_dict: dict[str, str] = {}
-    memo = memo_dict.setdefault
+    from pipelines.uploads.plain import split_plain  # (it builds on this module)
+
     try:
-        lines_text = split_lines(text)
-        del text
-        found, titles, rest = _split_header(_iter_records(lines_text, delimiter))
-        if found is None:
-            raise UploadError("the file is empty (only blank lines)")
-        header_line, _, header, _ = found
-        width = len(header)
-        if width > MAX_COLUMNS:
-            raise _too_wide(name, width)
-        for start, end, rec, _ in rest:
-            if rec is None:
-                problems.append(
-                    Problem(
-                        start,
-                        "a quote opened on this line is never closed (the lines after it were "
-                        "read again)",
-                        _clip(lines_text[start - 1]),
-                    )
-                )
-                continue
-            if _is_blank(rec):
-                if start > header_line:
-                    blank += end - start + 1
-                continue
-            n = len(rec)
-            if n != width:
-                if n > width and not "".join(rec[width:]).strip():
-                    rec = rec[:width]
-                    trimmed += 1
-                else:
-                    span = f" (lines {start}–{end})" if end > start else ""
-                    problems.append(
-                        Problem(
-                            start,
-                            f"row has {n} field{'s' if n != 1 else ''}, the header has {width}"
-                            + span,
-                            _clip("".join(lines_text[start - 1 : end])),
-                        )
-                    )
-                    continue
-            rows.append(list(map(memo, rec, rec)))
-            if len(memo_dict) > 1_000_000:
-                memo_dict.clear()
-            lines.append(start)
+        split = split_plain(text, delimiter) or _split_records(text, delimiter, name)
     except UploadError as e:
         msg = str(e)
         raise UploadError(msg if msg.startswith(name) else f"{name}: {msg}") from None
-    if titles:
+    if split.titles:
         notes.append(
-            f"skipped {len(titles)} title line(s) above the header (line "
-            f"{', '.join(str(t[0]) for t in titles)}: {_first_value(titles[0][2])!r})"
+            f"skipped {len(split.titles)} title line(s) above the header (line "
+            f"{', '.join(str(t[0]) for t in split.titles)}: {_first_value(split.titles[0][2])!r})"
         )
-    if trimmed:
-        notes.append(f"{trimmed} row(s) ended with extra empty fields (ignored)")
-    problems.sort(key=lambda p: p.line)
+    if split.trimmed:
+        notes.append(f"{split.trimmed} row(s) ended with extra empty fields (ignored)")
     raw = RawFile(
         header=[],
-        rows=rows,
-        lines=lines,
-        problems=problems,
+        rows=split.rows,
+        lines=split.lines,
+        problems=sorted(split.problems, key=lambda p: p.line),
         encoding=encoding,
         delimiter=delimiter,
         sheet=None,
         notes=notes,
         sha256="",
         kind="csv",
-        header_line=header_line,
-        blank_rows=blank,
+        header_line=split.header_line,
+        blank_rows=split.blank,
     )
-    _finish(raw, header)
+    _finish(raw, split.header)
     return raw
+
+
+def _split_records(text: str, delimiter: str, name: str) -> Split:
+    """Split the text record by record in Python (csv module): any file, however broken."""
+    lines_text = split_lines(text)
+    del text
+    found, titles, rest = _split_header(_iter_records(lines_text, delimiter))
+    if found is None:
+        raise UploadError("the file is empty (only blank lines)")
+    header_line, _, header, _ = found
+    if len(header) > MAX_COLUMNS:
+        raise _too_wide(name, len(header))
+    split = Split(header, header_line, titles, [], [])
+    # one string object per distinct value: repeated values (lines, products, dates) are shared
+    memo_dict: dict[str, str] = {}
+    memo = memo_dict.setdefault
+    for start, end, rec, _ in rest:
+        rec = _record(split, lines_text, start, end, rec)
+        if rec is None:
+            continue
+        split.rows.append(list(map(memo, rec, rec)))
+        if len(memo_dict) > 1_000_000:
+            memo_dict.clear()
+        split.lines.append(start)
+    return split
+
+
+def _record(
+    split: Split, lines_text: list[str], start: int, end: int, rec: list[str] | None
+) -> list[str] | None:
+    """The record's fields as a row of the header's width, or None when it is not a row (a
+    blank record, counted; a record that cannot be split, kept as a problem)."""
+    width = len(split.header)
+    if rec is None:
+        split.problems.append(
+            Problem(
+                start,
+                "a quote opened on this line is never closed (the lines after it were read again)",
+                _clip(lines_text[start - 1]),
+            )
+        )
+        return None
+    if _is_blank(rec):
+        if start > split.header_line:
+            split.blank += end - start + 1
+        return None
+    n = len(rec)
+    if n == width:
+        return rec
+    if n > width and not "".join(rec[width:]).strip():
+        split.trimmed += 1
+        return rec[:width]
+    span = f" (lines {start}–{end})" if end > start else ""
+    split.problems.append(
+        Problem(
+            start,
+            f"row has {n} field{'s' if n != 1 else ''}, the header has {width}" + span,
+            _clip("".join(lines_text[start - 1 : end])),
+        )
+    )
+    return None
 
 
 # ---------------------------------------------------------------------------------------- XLSX
