@@ -20,7 +20,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.contract import Column, load
-from pipelines.staging import quote
 from pipelines.staging.sources import sql_literal
 from pipelines.uploads.columns import WHITESPACE, strings
 from pipelines.uploads.expressions import evaluate, parse
@@ -141,16 +140,17 @@ def _fragments(values: pa.Array, key: str) -> pa.Array:
     return strings(frags).take(enc.indices)
 
 
-def extras_parts(raw: RawFile, extras: list[str]) -> list[pa.Array]:
-    """For each unmapped header, one `"header": "value"` JSON text per row (null when blank)."""
-    return [_fragments(raw.arrow_column(raw.header.index(h)), jstr(h) + ": ") for h in extras]
-
-
-def extras_sql(names: list[str]) -> str:
-    """SQL joining the columns `names` (JSON parts, null when blank) into one JSON object per
-    row, {…} ('' when every part is blank)."""
-    joined = f"concat_ws(', ', {', '.join(names)})"
-    return f"case when {joined} = '' then '' else '{{' || {joined} || '}}' end"
+def pack_extras(raw: RawFile, extras: list[str]) -> pa.Array:
+    """One JSON object per row, {header: value} of its non-empty unmapped values ('' if none)."""
+    joined = None
+    for h in extras:
+        part = _fragments(raw.arrow_column(raw.header.index(h)), jstr(h) + ": ")
+        if joined is None:
+            joined = part
+            continue
+        both = pc.binary_join_element_wise(joined, part, ", ")  # null when either is null
+        joined = pc.coalesce(both, joined, part)
+    return pc.fill_null(pc.binary_join_element_wise("{", joined, "}", ""), "")
 
 
 def check_fits(raw: RawFile, mapping: Mapping) -> None:
@@ -229,18 +229,14 @@ def _unread_examples(got: Normalised, lines: pa.Array) -> list[tuple[int, str]]:
     return list(zip(lines.take(rows).to_pylist(), got.values.take(rows).to_pylist(), strict=True))
 
 
-def write_csv(table: pa.Table, out_path: Path, extras: list[str]) -> None:
-    """Write `table` as a UTF-8, comma-separated CSV with a header (DuckDB COPY, row order kept);
-    its `extras` columns (JSON parts) become one `_extras` column."""
-    kept = [quote(c) for c in table.column_names if c not in extras]
-    if extras:
-        kept.append(f"{extras_sql([quote(c) for c in extras])} as {quote(EXTRAS)}")
+def write_csv(table: pa.Table, out_path: Path) -> None:
+    """Write `table` as a UTF-8, comma-separated CSV with a header (DuckDB COPY, row order kept)."""
     con = duckdb.connect(config=NO_EXTENSIONS)
     try:
         con.execute("set enable_progress_bar = false")
         con.register("canonical", table)
         con.execute(
-            f"copy (select {', '.join(kept)} from canonical) to {sql_literal(str(out_path))} "
+            f"copy (select * from canonical) to {sql_literal(str(out_path))} "
             "(format csv, header true, delimiter ',', quote '\"', escape '\"')"
         )
     finally:
@@ -264,12 +260,12 @@ def to_canonical_csv(raw: RawFile, mapping: Mapping, out_path: Path | str) -> Co
             unparsed[name] = pc.sum(got.unread).as_py()
             examples[name] = _unread_examples(got, lines)
     columns[SOURCE_LINE] = lines
-    header = [*columns, EXTRAS] if extras else list(columns)
-    parts = {f"_extra_{k}": a for k, a in enumerate(extras_parts(raw, extras))}
-    write_csv(pa.table({**columns, **parts}), out_path, list(parts))
+    if extras:
+        columns[EXTRAS] = pack_extras(raw, extras)
+    write_csv(pa.table(columns), out_path)
     return ConversionReport(
         path=out_path,
-        columns=header,
+        columns=list(columns),
         rows_written=raw.n_rows,
         problems=list(raw.problems),
         extras=extras,
