@@ -32,6 +32,7 @@ from pipelines.uploads import (  # noqa: E402
     score_tables,
     to_canonical_csv,
 )
+from pipelines.uploads.plausibility import Profile  # noqa: E402
 from pipelines.uploads.statelog import propose_state_log  # noqa: E402
 from tests.pipelines.uploads import fixtures  # noqa: E402
 
@@ -48,8 +49,9 @@ def phases(path: Path, out: Path) -> dict[str, float]:
     """Seconds of each phase of one prepare: read, propose, convert."""
     raw, read_s = timed(read_upload, path, "ERP export.csv")
     t0 = time.perf_counter()
-    table = score_tables(raw)[0][0]
-    mapping = propose_mapping(raw, table)
+    profile = Profile(raw)
+    table = score_tables(raw, profile)[0][0]
+    mapping = propose_mapping(raw, table, profile)
     propose_state_log(raw)
     propose_s = time.perf_counter() - t0
     _, convert_s = timed(to_canonical_csv, raw, mapping, out)
