@@ -127,10 +127,11 @@ def _head(text: str, delimiter: str):
 # --------------------------------------------------------------------------------------- body
 
 
-def _breaks(data: bytes, start: int, end: int) -> tuple[int, int, int]:
-    """(CRLF, lone LF, lone CR) line breaks in data[start:end]."""
-    crlf = data.count(b"\r\n", start, end)
-    return crlf, data.count(b"\n", start, end) - crlf, data.count(b"\r", start, end) - crlf
+def _breaks(data: np.ndarray) -> tuple[int, int, int]:
+    """(CRLF, lone LF, lone CR) line breaks in `data` (bytes as uint8)."""
+    cr = np.flatnonzero(data == 13)
+    crlf = int(np.count_nonzero(data[cr[cr + 1 < data.size] + 1] == 10))
+    return crlf, int(np.count_nonzero(data == 10)) - crlf, cr.size - crlf
 
 
 class Body:
@@ -150,18 +151,25 @@ class Body:
             end -= 1
         if end == start:
             return None
-        kinds = _breaks(data, start, end)
+        kinds = _breaks(np.frombuffer(data, np.uint8, end - start, start))
         if sum(1 for k in kinds if k) > 1:
             return None
-        tail = sum(_breaks(data, end, len(data)))
+        tail = sum(_breaks(np.frombuffer(data, np.uint8, len(data) - end, end)))
         return cls(start, end, sum(kinds) + 1, max(tail - 1, 0))
+
+    def bytes(self, data: bytes) -> np.ndarray:
+        return np.frombuffer(data, np.uint8, self.end - self.start, self.start)
 
 
 def _trims_spaces(data: bytes, body: Body, delimiter: str) -> bool:
     """Whether spaces stand between a quote and a field's edge (` "a"` or `"a" ,`): DuckDB
     drops them, the csv module keeps them."""
-    if data.find(b' "', body.start, body.end) < 0 and data.find(b'" ', body.start, body.end) < 0:
-        return False
+    b = body.bytes(data)
+    quotes = np.flatnonzero(b == 34)
+    before = b[quotes[quotes > 0] - 1]
+    after = b[quotes[quotes + 1 < b.size] + 1]
+    if not (np.any(before == 32) or np.any(after == 32)):
+        return False  # no space next to a quote at all
     edge = re.escape(delimiter.encode()) + rb"\r\n"
     spaced = re.compile(rb"(?<![^" + edge + rb'])\x20+"|"\x20+(?![^' + edge + rb"])")
     return spaced.search(data, body.start, body.end) is not None

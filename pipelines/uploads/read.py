@@ -166,6 +166,16 @@ def read_upload(
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
+def _not_utf8(data: bytes) -> bool:
+    """Whether the first bytes already fail as UTF-8 (then the whole file does: no need to
+    decode it all to find out)."""
+    try:
+        data[:SAMPLE_CHARS].decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.reason != "unexpected end of data"  # not a character cut by the sample's end
+    return False
+
+
 def _decode(data: bytes, name: str, expected_xlsx: bool = False) -> tuple[str, str]:
     """Decode bytes as text: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252, else latin-1."""
     if data.startswith(codecs.BOM_UTF8):
@@ -173,7 +183,7 @@ def _decode(data: bytes, name: str, expected_xlsx: bool = False) -> tuple[str, s
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
     else:
-        candidates = ["utf-8", "cp1252", "latin-1"]
+        candidates = ["cp1252", "latin-1"] if _not_utf8(data) else ["utf-8", "cp1252", "latin-1"]
     text = encoding = None
     for enc in candidates:
         try:
@@ -185,7 +195,8 @@ def _decode(data: bytes, name: str, expected_xlsx: bool = False) -> tuple[str, s
     if text is None:
         raise UploadError(f"{name}: not readable as text in {candidates[0]}")
     sample = text[:SAMPLE_CHARS]
-    if "\x00" in text or len(_CONTROL.findall(sample)) > max(8, len(sample) // 100):
+    nul = "\x00" in text if encoding == "utf-16" else b"\x00" in data  # (the same, faster)
+    if nul or len(_CONTROL.findall(sample)) > max(8, len(sample) // 100):
         if expected_xlsx:
             raise UploadError(
                 f"{name}: not a valid .xlsx workbook (neither a zip archive nor text)"
