@@ -207,12 +207,27 @@ def _extra_fields(data: bytes, body: Body, table: pa.Table, delimiter: str) -> b
     """Whether a record had more fields than the header: DuckDB drops trailing empty fields
     without a word, the Python reader counts the row as trimmed. Every delimiter in the body
     either separates a row's fields or stands inside a quoted value."""
-    found = data.count(delimiter.encode(), body.start, body.end)
+    byte = ord(delimiter)
+    found = int(np.count_nonzero(body.bytes(data) == byte))
     separating = table.num_rows * (table.num_columns - 1)
     if found == separating:
         return False
-    quoted = sum(pc.sum(pc.count_substring(c, delimiter)).as_py() or 0 for c in table.columns)
-    return found != separating + quoted
+    return found != separating + sum(_count_byte(c, byte) for c in table.columns)
+
+
+def _count_byte(col: pa.ChunkedArray, byte: int) -> int:
+    """How often an ASCII byte occurs in a string column's values (read from its UTF-8 data
+    buffer, where an ASCII byte is always that character)."""
+    if not pa.types.is_string(col.type):  # (DuckDB gives plain strings; just in case)
+        return pc.sum(pc.count_substring(col, chr(byte))).as_py() or 0
+    n = 0
+    for chunk in col.chunks:
+        _, offsets, data = chunk.buffers()
+        if data is None or len(chunk) == 0:
+            continue
+        ends = np.frombuffer(offsets, np.int32)[chunk.offset : chunk.offset + len(chunk) + 1]
+        n += int(np.count_nonzero(np.frombuffer(data, np.uint8)[ends[0] : ends[-1]] == byte))
+    return n
 
 
 def _spans(table: pa.Table, lines: int) -> np.ndarray | None:
