@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring as jstr
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.contract import Column, load
 from pipelines.staging.sources import sql_literal
+from pipelines.uploads import duck
 from pipelines.uploads.columns import WHITESPACE, strings
 from pipelines.uploads.expressions import evaluate, parse
 from pipelines.uploads.mapping import (
@@ -49,7 +49,6 @@ from pipelines.uploads.values import (
 SOURCE_LINE = "_source_line"
 EXTRAS = "_extras"
 MAX_EXAMPLES = 5
-NO_EXTENSIONS = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 Converter = Callable[[str], "str | None"]
 
@@ -231,9 +230,8 @@ def _unread_examples(got: Normalised, lines: pa.Array) -> list[tuple[int, str]]:
 
 def write_csv(table: pa.Table, out_path: Path) -> None:
     """Write `table` as a UTF-8, comma-separated CSV with a header (DuckDB COPY, row order kept)."""
-    con = duckdb.connect(config=NO_EXTENSIONS)
+    con = duck.cursor()
     try:
-        con.execute("set enable_progress_bar = false")
         con.register("canonical", table)
         con.execute(
             f"copy (select * from canonical) to {sql_literal(str(out_path))} "

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.staging.sources import MAX_LINE_CHARS, sql_literal
+from pipelines.uploads import duck
 from pipelines.uploads.columns import WHITESPACE, ColumnRows
 from pipelines.uploads.read import (
     MAX_COLUMNS,
@@ -42,7 +43,6 @@ from pipelines.uploads.read import (
 
 HEAD_CHARS = 256 * 1024  # the header is looked for in the lines of this much text
 MAX_FIELD_BYTES = MAX_LINE_CHARS // 2  # longer lines or fields: the Python reader decides
-NO_EXTENSIONS = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
 def split_plain(text: str, delimiter: str) -> Split | None:
@@ -186,9 +186,8 @@ def _read(data: bytes, body: Body, width: int, delimiter: str) -> pa.Table | Non
         names = [f"c{i}" for i in range(width)]
         columns = ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in names)
         fields = ", ".join(f"coalesce({c}, '') as {c}" for c in names)
-        con = duckdb.connect(config=NO_EXTENSIONS)
+        con = duck.cursor()
         try:
-            con.execute("set enable_progress_bar = false")
             return con.sql(
                 f"select {fields} from read_csv({sql_literal(str(path))}, header = false, auto_detect = false, "
                 f"columns = {{{columns}}}, delim = {sql_literal(delimiter)}, quote = '\"', "
