@@ -20,6 +20,7 @@ import io
 import itertools
 import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -106,6 +107,13 @@ def extension(original_name: str) -> str:
     return base.rsplit(".", 1)[-1].lower() if "." in base else ""
 
 
+_HASHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="andon-upload-sha256")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def read_upload(
     path: Path | str,
     original_name: str,
@@ -125,7 +133,7 @@ def read_upload(
             f"{max_bytes / 1e6:.0f} MB"
         )
     data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
+    digest = _HASHING.submit(_sha256, data)  # meanwhile: hashlib lets go of the GIL
     if not data or data.isspace():
         raise UploadError(f"{original_name}: the file is empty")
     ext = extension(original_name)
@@ -154,7 +162,7 @@ def read_upload(
         text, encoding = _decode(data, original_name)
         del data
         raw = _read_csv_text(text, encoding, original_name)
-    raw.sha256 = digest
+    raw.sha256 = digest.result()
     raw.original_name = original_name
     raw.notes[:0] = notes
     return raw
