@@ -230,7 +230,7 @@ def _unread_examples(got: Normalised, lines: pa.Array) -> list[tuple[int, str]]:
 
 def write_csv(table: pa.Table, out_path: Path) -> None:
     """Write `table` as a UTF-8, comma-separated CSV with a header (DuckDB COPY, row order kept)."""
-    con = duck.cursor()
+    con = duck.cursor(threads=1)
     try:
         con.register("canonical", table)
         con.execute(

@@ -1,8 +1,11 @@
-"""The in-memory DuckDB that reads and writes uploads: one per process, a cursor per use.
+"""The in-memory DuckDBs that read and write uploads: opened once per process, a cursor per use.
 
 Opening a database costs more than a small upload's whole read; a cursor is a connection of its
 own to the same database, so uploads of different sessions share nothing: nothing is stored in
 the database, and a table registered on a cursor is seen by that cursor only.
+
+Writing a CSV in file order takes one thread (`cursor(threads=1)`): more threads must hand their
+parts back in order, which cost more than they gain on a busy machine (benchmarks/upload_speed.py).
 """
 
 from __future__ import annotations
@@ -17,15 +20,16 @@ CONFIG = {
 }
 
 _lock = threading.Lock()
-_database: duckdb.DuckDBPyConnection | None = None
+_databases: dict[int | None, duckdb.DuckDBPyConnection] = {}
 
 
-def cursor() -> duckdb.DuckDBPyConnection:
-    """A new connection to the uploads' database (close it, or use it in a `with`)."""
-    global _database
+def cursor(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A new connection to the uploads' database of `threads` threads (default: one per core);
+    close it, or use it in a `with`."""
     with _lock:
-        if _database is None:
-            _database = duckdb.connect(config=CONFIG)
-        cur = _database.cursor()
+        if threads not in _databases:
+            config = CONFIG if threads is None else {**CONFIG, "threads": threads}
+            _databases[threads] = duckdb.connect(config=config)
+        cur = _databases[threads].cursor()
     cur.execute("set enable_progress_bar = false")
     return cur
