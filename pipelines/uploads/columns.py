@@ -9,16 +9,56 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 # the characters str.strip() removes: a value is blank exactly when Python would say so
 WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 BATCH = 65_536  # rows turned into Python lists at a time
+# the first and the last UTF-8 byte of each white-space character
+_STARTS_SPACE = np.zeros(256, bool)
+_STARTS_SPACE[[c.encode()[0] for c in WHITESPACE]] = True
+_ENDS_SPACE = np.zeros(256, bool)
+_ENDS_SPACE[[c.encode()[-1] for c in WHITESPACE]] = True
 
 
 def strings(values: list[str]) -> pa.Array:
     return pa.array(values, pa.string())
+
+
+def _utf8(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(where each value's bytes begin and end, the UTF-8 bytes) of a string array."""
+    _, offsets, data = chunk.buffers()
+    ends = np.frombuffer(offsets, np.int32)[chunk.offset : chunk.offset + len(chunk) + 1]
+    return ends, np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
+
+
+def count_byte(col: pa.Array | pa.ChunkedArray, byte: int) -> int:
+    """How often an ASCII byte occurs in a string column's values (in UTF-8 an ASCII byte is
+    always that character)."""
+    if not pa.types.is_string(col.type):
+        return pc.sum(pc.count_substring(col, chr(byte))).as_py() or 0
+    n = 0
+    for chunk in pa.chunked_array(col).chunks:
+        ends, data = _utf8(chunk)
+        n += int(np.count_nonzero(data[ends[0] : ends[-1]] == byte)) if len(chunk) else 0
+    return n
+
+
+def may_need_strip(col: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether a value of a string column may begin or end with white space (False: none does,
+    so stripping would change nothing)."""
+    if not pa.types.is_string(col.type):
+        return True
+    for chunk in pa.chunked_array(col).chunks:
+        ends, data = _utf8(chunk)
+        filled = ends[:-1] < ends[1:]
+        if _STARTS_SPACE[data[ends[:-1][filled]]].any():
+            return True
+        if _ENDS_SPACE[data[ends[1:][filled] - 1]].any():
+            return True
+    return False
 
 
 def _lists(table: pa.Table) -> Iterator[list[str]]:

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from pipelines.contract import Column, load
 from pipelines.staging.sources import sql_literal
 from pipelines.uploads import duck
-from pipelines.uploads.columns import WHITESPACE, strings
+from pipelines.uploads.columns import WHITESPACE, may_need_strip, strings
 from pipelines.uploads.expressions import evaluate, parse
 from pipelines.uploads.mapping import (
     TRANSFORMS,
@@ -212,7 +212,9 @@ def _column(raw: RawFile, cm: ColumnMap, col: Column) -> Normalised:
     if cm.source is not None:
         values = raw.arrow_column(raw.header.index(cm.source))
         if _is_text(col, cm):
-            return Normalised(pc.utf8_trim(values, WHITESPACE))
+            return Normalised(
+                pc.utf8_trim(values, WHITESPACE) if may_need_strip(values) else values
+            )
         return normalise(values, column_converter(col, cm))
     if cm.constant is not None:
         every_row = pa.array(np.zeros(raw.n_rows, np.int32))

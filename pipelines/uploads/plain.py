@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from pipelines.staging.sources import MAX_LINE_CHARS, sql_literal
 from pipelines.uploads import duck
-from pipelines.uploads.columns import WHITESPACE, ColumnRows
+from pipelines.uploads.columns import WHITESPACE, ColumnRows, count_byte
 from pipelines.uploads.read import (
     MAX_COLUMNS,
     Split,
@@ -211,22 +211,7 @@ def _extra_fields(data: bytes, body: Body, table: pa.Table, delimiter: str) -> b
     separating = table.num_rows * (table.num_columns - 1)
     if found == separating:
         return False
-    return found != separating + sum(_count_byte(c, byte) for c in table.columns)
-
-
-def _count_byte(col: pa.ChunkedArray, byte: int) -> int:
-    """How often an ASCII byte occurs in a string column's values (read from its UTF-8 data
-    buffer, where an ASCII byte is always that character)."""
-    if not pa.types.is_string(col.type):  # (DuckDB gives plain strings; just in case)
-        return pc.sum(pc.count_substring(col, chr(byte))).as_py() or 0
-    n = 0
-    for chunk in col.chunks:
-        _, offsets, data = chunk.buffers()
-        if data is None or len(chunk) == 0:
-            continue
-        ends = np.frombuffer(offsets, np.int32)[chunk.offset : chunk.offset + len(chunk) + 1]
-        n += int(np.count_nonzero(np.frombuffer(data, np.uint8)[ends[0] : ends[-1]] == byte))
-    return n
+    return found != separating + sum(count_byte(c, byte) for c in table.columns)
 
 
 def _spans(table: pa.Table, lines: int) -> np.ndarray | None:

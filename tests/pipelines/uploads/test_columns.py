@@ -3,7 +3,7 @@
 import pyarrow as pa
 import pytest
 
-from pipelines.uploads.columns import WHITESPACE, ColumnRows
+from pipelines.uploads.columns import WHITESPACE, ColumnRows, count_byte, may_need_strip
 from tests.pipelines.uploads.test_mapping import raw_of
 
 ROWS = [["O1", "ACME", " 5 "], ["O2", "", "\u00a07"], ["O3", "ACME", ""]]
@@ -47,3 +47,28 @@ def test_a_raw_file_answers_the_same_from_lists_and_from_columns():
         assert raw.values(2, range(0, 3, 2)) == [" 5 ", ""]
         assert raw.distinct(1) == ["", "ACME"]
         assert raw.arrow_column(0).to_pylist() == ["O1", "O2", "O3"]
+
+
+def test_bytes_counted_in_the_values():
+    col = pa.chunked_array([pa.array(["a;b", "", "é;;"]), pa.array(["x", ";"])]).slice(1)
+    assert count_byte(col, ord(";")) == 3  # "", "é;;", "x", ";"
+
+
+@pytest.mark.parametrize(
+    "values, may",
+    [
+        (["SO-1", "Café 1", "", "x y"], False),  # spaces inside only
+        (["SO-1", " x"], True),
+        (["x\t"], True),
+        (["x\u00a0"], True),  # a no-break space (2 bytes in UTF-8)
+        (["\u3000x"], True),  # an ideographic space (3 bytes)
+    ],
+)
+def test_whether_a_value_may_begin_or_end_with_white_space(values, may):
+    assert may_need_strip(pa.array(values)) is may
+    assert any(v != v.strip() for v in values) is may  # as Python sees it
+
+
+def test_a_last_byte_shared_with_a_white_space_only_may_need_a_strip():
+    # é is C3 A9 in UTF-8, and A9 also ends U+2029: the column is stripped, to no effect
+    assert may_need_strip(pa.array(["Café"])) and "Café".strip() == "Café"
