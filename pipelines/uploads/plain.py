@@ -1,19 +1,20 @@
-"""Split a plain CSV text with DuckDB: the rows, values and line numbers the Python reader
-(pipelines.uploads.read) would give, without a Python loop over the rows.
+"""Split a plain CSV text with DuckDB: the rows, values, problems and line numbers the Python
+reader (pipelines.uploads.read) would give, without a Python loop over the rows.
 
 Python finds the header in the first lines (title lines, blank lines, as always). DuckDB reads
 what follows, written as UTF-8 into a private temporary file, with a pinned dialect: every column
-VARCHAR, the sniffed delimiter, `"` quotes doubled, no sniffing, strict (a ragged row, a stray
-quote, mixed line ends or a long line is an error). The rows arrive as Arrow columns
-(`ColumnRows`); a row's file line is the header's last line + 1 + the lines of the rows before it
-(a quoted field with line breaks spans several).
+VARCHAR, the sniffed delimiter, `"` quotes doubled, no sniffing, strict. The rows arrive as Arrow
+columns (`ColumnRows`); a row's file line is the header's last line + 1 + the lines of the
+records before it (a quoted field with line breaks spans several). A record with too few or too
+many fields is skipped by DuckDB and read again in Python (pipelines.uploads.plain_rejects).
 
 `split_plain` returns None, and the caller reads the file in Python, whenever the two readers
-could disagree: DuckDB refused the file; line ends of more than one kind (CRLF, LF, CR, also
-inside quoted fields: DuckDB may misread a field without a word); a space between a quote and a field's edge (DuckDB drops
-it, Python keeps it); the rows do not account for every line (DuckDB skips a blank line in the
-middle without a trace) or for every delimiter (DuckDB drops extra empty fields at a row's end,
-Python counts the row as trimmed); the header is not found in the first lines.
+could disagree: DuckDB refused the file, or rejected a record for another reason (a stray quote,
+a long line); line ends of more than one kind (CRLF, LF, CR, also inside quoted fields: DuckDB
+may misread a field without a word); a space between a quote and a field's edge (DuckDB drops
+it, Python keeps it); the records do not account for every line (DuckDB skips a blank line in
+the middle without a trace) or for every delimiter (DuckDB drops extra empty fields at a row's
+end, Python counts the row as trimmed); the header is not found in the first lines.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import pyarrow.compute as pc
 from pipelines.staging.sources import MAX_LINE_CHARS, sql_literal
 from pipelines.uploads import duck
 from pipelines.uploads.columns import WHITESPACE, ColumnRows, count_byte
+from pipelines.uploads.plain_rejects import Rejected, place, reread
 from pipelines.uploads.read import (
     MAX_COLUMNS,
     Split,
@@ -61,13 +63,19 @@ def split_plain(text: str, delimiter: str) -> Split | None:
     body = Body.of(data, len(text[:offset].encode("utf-8")))
     if body is None or _trims_spaces(data, body, delimiter):
         return None
-    table = _read(data, body, len(header), delimiter)
-    if table is None or _extra_fields(data, body, table, delimiter):
+    read = _read(data, body, len(header), delimiter)
+    if read is None:
         return None
-    spans = _spans(table, body.lines)
+    table, positions = read
+    split = Split(header, header_line, titles, [], [], blank=body.trailing_blank)
+    rejects = reread(data, body, positions, header_end + 1, split, delimiter)
+    if rejects is None or _extra_fields(data, body, table, delimiter, rejects):
+        return None
+    spans = _spans(table, body.lines - sum(r.span for r in rejects))
     if spans is None:
         return None
-    return _rows(table, spans, header_end + 1, body.trailing_blank, (header, header_line, titles))
+    starts = place(header_end + 1 + np.cumsum(spans) - spans, rejects)  # lines before each
+    return None if starts is None else _rows(split, table, spans, starts)
 
 
 # ------------------------------------------------------------------------------------- header
@@ -137,10 +145,11 @@ def _breaks(data: np.ndarray) -> tuple[int, int, int]:
 class Body:
     """The bytes after the header, less the blank lines that end the file."""
 
-    def __init__(self, start: int, end: int, lines: int, trailing_blank: int):
+    def __init__(self, start: int, end: int, lines: int, trailing_blank: int, break_byte: int):
         self.start, self.end = start, end
         self.lines = lines  # physical lines of data[start:end]
         self.trailing_blank = trailing_blank  # empty lines after the last record
+        self.break_byte = break_byte  # the byte that ends a line: LF, or CR in an old Mac file
 
     @classmethod
     def of(cls, data: bytes, start: int) -> Body | None:
@@ -155,7 +164,8 @@ class Body:
         if sum(1 for k in kinds if k) > 1:
             return None
         tail = sum(_breaks(np.frombuffer(data, np.uint8, len(data) - end, end)))
-        return cls(start, end, sum(kinds) + 1, max(tail - 1, 0))
+        break_byte = 13 if kinds[2] else 10
+        return cls(start, end, sum(kinds) + 1, max(tail - 1, 0), break_byte)
 
     def bytes(self, data: bytes) -> np.ndarray:
         return np.frombuffer(data, np.uint8, self.end - self.start, self.start)
@@ -175,40 +185,58 @@ def _trims_spaces(data: bytes, body: Body, delimiter: str) -> bool:
     return spaced.search(data, body.start, body.end) is not None
 
 
-def _read(data: bytes, body: Body, width: int, delimiter: str) -> pa.Table | None:
-    """The body's records as `width` string columns c0, c1, … ('' for an empty field), or None
-    when DuckDB cannot split it."""
+SPLITTING = ("MISSING COLUMNS", "TOO MANY COLUMNS")  # DuckDB rejects the record, reads on
+
+
+def _read(data: bytes, body: Body, width: int, delimiter: str) -> tuple[pa.Table, list[int]] | None:
+    """The body's records as `width` string columns c0, c1, … ('' for an empty field), and
+    where the records DuckDB rejected for their number of fields start (bytes from the body's
+    start); None when DuckDB cannot split the body or rejects a record for another reason."""
     workdir = Path(tempfile.mkdtemp(prefix="andon-read-"))
     try:
         path = workdir / "body.csv"
         with open(path, "wb") as f:
             f.write(memoryview(data)[body.start : body.end])
-        names = [f"c{i}" for i in range(width)]
-        columns = ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in names)
-        fields = ", ".join(f"coalesce({c}, '') as {c}" for c in names)
         con = duck.cursor()
         try:
-            return con.sql(
-                f"select {fields} from read_csv({sql_literal(str(path))}, header = false, auto_detect = false, "
-                f"columns = {{{columns}}}, delim = {sql_literal(delimiter)}, quote = '\"', "
-                f"escape = '\"', compression = 'none', strict_mode = true, "
-                f"null_padding = false, max_line_size = {MAX_FIELD_BYTES})"
-            ).to_arrow_table()
+            table = con.sql(_read_sql(path, width, delimiter)).to_arrow_table()
+            errors = con.execute(
+                "select distinct line_byte_position, error_type from andon_reject_errors"
+            ).fetchall()
         except duckdb.Error:
             return None
         finally:
             con.close()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    if any(kind not in SPLITTING for _, kind in errors):
+        return None
+    return table, sorted({int(pos) for pos, _ in errors})
 
 
-def _extra_fields(data: bytes, body: Body, table: pa.Table, delimiter: str) -> bool:
+def _read_sql(path: Path, width: int, delimiter: str) -> str:
+    names = [f"c{i}" for i in range(width)]
+    columns = ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in names)
+    fields = ", ".join(f"coalesce({c}, '') as {c}" for c in names)
+    return (
+        f"select {fields} from read_csv({sql_literal(str(path))}, header = false, "
+        f"auto_detect = false, columns = {{{columns}}}, delim = {sql_literal(delimiter)}, "
+        f"quote = '\"', escape = '\"', compression = 'none', strict_mode = true, "
+        f"null_padding = false, max_line_size = {MAX_FIELD_BYTES}, store_rejects = true, "
+        f"rejects_table = 'andon_reject_errors', rejects_scan = 'andon_reject_scans', "
+        f"rejects_limit = 0)"
+    )
+
+
+def _extra_fields(
+    data: bytes, body: Body, table: pa.Table, delimiter: str, rejects: list[Rejected]
+) -> bool:
     """Whether a record had more fields than the header: DuckDB drops trailing empty fields
     without a word, the Python reader counts the row as trimmed. Every delimiter in the body
-    either separates a row's fields or stands inside a quoted value."""
+    separates a kept row's fields, stands inside a quoted value, or in a rejected record."""
     byte = ord(delimiter)
     found = int(np.count_nonzero(body.bytes(data) == byte))
-    separating = table.num_rows * (table.num_columns - 1)
+    separating = table.num_rows * (table.num_columns - 1) + sum(r.delimiters for r in rejects)
     if found == separating:
         return False
     return found != separating + sum(count_byte(c, byte) for c in table.columns)
@@ -224,7 +252,7 @@ def _spans(table: pa.Table, lines: int) -> np.ndarray | None:
         return None
     spans = np.ones(n, np.int64)
     for col in table.columns:
-        if pc.max(pc.binary_length(col)).as_py() > MAX_FIELD_BYTES:
+        if (pc.max(pc.binary_length(col)).as_py() or 0) > MAX_FIELD_BYTES:
             return None
         for br, sign in (("\n", 1), ("\r", 1), ("\r\n", -1)):
             spans += sign * pc.count_substring(col, br).to_numpy(zero_copy_only=False)
@@ -242,20 +270,13 @@ def _blank(table: pa.Table) -> np.ndarray:
     return blank
 
 
-def _rows(table: pa.Table, spans: np.ndarray, first: int, trailing: int, head) -> Split:
-    """The split: rows that are not blank, each with the file line it starts on."""
-    header, header_line, titles = head
-    starts = first + np.concatenate(([0], np.cumsum(spans)[:-1]))
+def _rows(split: Split, table: pa.Table, spans: np.ndarray, starts: np.ndarray) -> Split:
+    """The split: the rows that are not blank, each with the file line it starts on."""
     blank = _blank(table)
     if blank.any():
-        keep = ~blank
-        table = table.filter(pa.array(keep))
-        starts = starts[keep]
-    return Split(
-        header=header,
-        header_line=header_line,
-        titles=titles,
-        rows=ColumnRows(table),
-        lines=starts.tolist(),
-        blank=int(spans[blank].sum()) + trailing,
-    )
+        table = table.filter(pa.array(~blank))
+        split.blank += int(spans[blank].sum())
+        starts = starts[~blank]
+    split.rows = ColumnRows(table)
+    split.lines = starts.tolist()
+    return split

@@ -483,17 +483,23 @@ def _split_records(text: str, delimiter: str, name: str) -> Split:
 
 
 def _record(
-    split: Split, lines_text: list[str], start: int, end: int, rec: list[str] | None
+    split: Split,
+    lines_text: list[str],
+    start: int,
+    end: int,
+    rec: list[str] | None,
+    base: int = 0,
 ) -> list[str] | None:
     """The record's fields as a row of the header's width, or None when it is not a row (a
-    blank record, counted; a record that cannot be split, kept as a problem)."""
+    blank record, counted; a record that cannot be split, kept as a problem). The record is on
+    file lines start..end; lines_text[0] is file line base + 1."""
     width = len(split.header)
     if rec is None:
         split.problems.append(
             Problem(
                 start,
                 "a quote opened on this line is never closed (the lines after it were read again)",
-                _clip(lines_text[start - 1]),
+                _clip(lines_text[start - 1 - base]),
             )
         )
         return None
@@ -512,7 +518,7 @@ def _record(
         Problem(
             start,
             f"row has {n} field{'s' if n != 1 else ''}, the header has {width}" + span,
-            _clip("".join(lines_text[start - 1 : end])),
+            _clip("".join(lines_text[start - 1 - base : end - base])),
         )
     )
     return None
