@@ -46,6 +46,7 @@ from pipelines.uploads.mapping import (
     save_preset,
     score_tables,
 )
+from pipelines.uploads.plausibility import Profile
 from pipelines.uploads.read import Problem, RawFile, UploadError, read_upload
 from pipelines.uploads.statelog import StateLogSpec, propose_state_log
 
@@ -179,7 +180,8 @@ def prepare_upload(
     and write its canonical CSV into a private temporary folder (created in `tmp_dir`, default
     the system temp folder)."""
     raw = read_upload(Path(path), original_name, sheet=sheet)
-    proposals = score_tables(raw)
+    profile = Profile(raw)  # the file's values, sampled once for the scores and the mapping
+    proposals = score_tables(raw, profile)
     notes: list[str] = []
     preset_path = None
     if mapping is not None:
@@ -196,7 +198,7 @@ def prepare_upload(
                 preset_path = Path(presets_dir) / f"{found.signature}.json"
                 notes.append("applied the saved mapping for these columns")
         if mapping is None:
-            mapping = propose_mapping(raw, table or proposals[0][0])
+            mapping = propose_mapping(raw, table or proposals[0][0], profile)
     workdir, csv_path, report = _write_canonical(raw, mapping, tmp_dir)
     return PreparedUpload(
         raw=raw,

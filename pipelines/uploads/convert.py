@@ -9,13 +9,19 @@ so that the store's validation rejects it with its reason: nothing is blanked si
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring as jstr
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from pipelines.contract import Column, load
+from pipelines.staging.sources import sql_literal
+from pipelines.uploads import duck
+from pipelines.uploads.columns import WHITESPACE, may_need_strip, strings
 from pipelines.uploads.expressions import evaluate, parse
 from pipelines.uploads.mapping import (
     TRANSFORMS,
@@ -43,7 +49,6 @@ from pipelines.uploads.values import (
 SOURCE_LINE = "_source_line"
 EXTRAS = "_extras"
 MAX_EXAMPLES = 5
-_MEMO_LIMIT = 200_000
 
 Converter = Callable[[str], "str | None"]
 
@@ -126,20 +131,25 @@ def column_converter(col: Column, cm: ColumnMap) -> Converter:
     return _text(col, cm)
 
 
-def pack_extras(raw: RawFile, extras: list[str]) -> list[str]:
-    """One JSON object per row, {header: value} of its non-empty unmapped values ('' if none);
-    the same text as json.dumps(..., ensure_ascii=False), built once per distinct value."""
-    parts = []
+def _fragments(values: pa.Array, key: str) -> pa.Array:
+    """`key` + the JSON text of each stripped value (null for a blank one), built once per
+    distinct value: the text json.dumps(..., ensure_ascii=False) writes."""
+    enc = values.dictionary_encode()
+    frags = [key + jstr(v.strip()) if v.strip() else None for v in enc.dictionary.to_pylist()]
+    return strings(frags).take(enc.indices)
+
+
+def pack_extras(raw: RawFile, extras: list[str]) -> pa.Array:
+    """One JSON object per row, {header: value} of its non-empty unmapped values ('' if none)."""
+    joined = None
     for h in extras:
-        j = raw.header.index(h)
-        values = [r[j] for r in raw.rows]
-        key = jstr(h) + ": "
-        enc = {v: key + jstr(v.strip()) if v.strip() else "" for v in set(values)}
-        parts.append(list(map(enc.__getitem__, values)))
-    return [
-        "{" + ", ".join(p for p in row if p) + "}" if any(row) else ""
-        for row in zip(*parts, strict=True)
-    ]
+        part = _fragments(raw.arrow_column(raw.header.index(h)), jstr(h) + ": ")
+        if joined is None:
+            joined = part
+            continue
+        both = pc.binary_join_element_wise(joined, part, ", ")  # null when either is null
+        joined = pc.coalesce(both, joined, part)
+    return pc.fill_null(pc.binary_join_element_wise("{", joined, "}", ""), "")
 
 
 def check_fits(raw: RawFile, mapping: Mapping) -> None:
@@ -163,17 +173,74 @@ def check_fits(raw: RawFile, mapping: Mapping) -> None:
                 )
 
 
-def _column_values(raw: RawFile, name: str, cm: ColumnMap, col: Column):
-    """The column's values, one per row, before normalising: from the source column, the
-    constant, or the expression (already numbers; a row whose operand is not a number carries
-    that operand as written, so validation rejects the row with its reason)."""
+@dataclass
+class Normalised:
+    """A column's normalised values, and which rows hold a value that could not be read."""
+
+    values: pa.Array
+    unread: pa.Array | None = None  # booleans, None when every value was read
+
+
+def normalise(values: pa.Array, conv: Converter) -> Normalised:
+    """Each distinct value stripped and converted once, then mapped back onto the rows; a value
+    that cannot be read is kept as written (stripped)."""
+    enc = values if pa.types.is_dictionary(values.type) else values.dictionary_encode()
+    done: list[str] = []
+    unread: list[bool] = []
+    for v in enc.dictionary.to_pylist():
+        text = v.strip()
+        got = conv(text) if text else ""
+        unread.append(got is None)
+        done.append(text if got is None else got)
+    out = strings(done).take(enc.indices)
+    if not any(unread):
+        return Normalised(out)
+    return Normalised(out, pa.array(unread, pa.bool_()).take(enc.indices))
+
+
+def _is_text(col: Column, cm: ColumnMap) -> bool:
+    """Whether the column's converter keeps every value as written (then only strip it)."""
+    return col.type not in ("number", "date", "timestamp") and (
+        cm.transform != "allowed_values" or not col.values
+    )
+
+
+def _column(raw: RawFile, cm: ColumnMap, col: Column) -> Normalised:
+    """The column's values, normalised: from the source column, the constant, or the expression
+    (already numbers; a row whose operand is not a number carries that operand as written, so
+    validation rejects the row with its reason)."""
     if cm.source is not None:
-        i = raw.header.index(cm.source)
-        return [r[i] for r in raw.rows], column_converter(col, cm)
+        values = raw.arrow_column(raw.header.index(cm.source))
+        if _is_text(col, cm):
+            return Normalised(
+                pc.utf8_trim(values, WHITESPACE) if may_need_strip(values) else values
+            )
+        return normalise(values, column_converter(col, cm))
     if cm.constant is not None:
-        return [cm.constant] * len(raw.rows), column_converter(col, cm)
+        every_row = pa.array(np.zeros(raw.n_rows, np.int32))
+        constant = pa.DictionaryArray.from_arrays(every_row, strings([cm.constant]))
+        return normalise(constant, column_converter(col, cm))
     values, _ = evaluate(parse(cm.expression, raw.header), raw, cm.decimal or ".")
-    return values, column_converter(col, ColumnMap(decimal="."))
+    return normalise(strings(values), column_converter(col, ColumnMap(decimal=".")))
+
+
+def _unread_examples(got: Normalised, lines: pa.Array) -> list[tuple[int, str]]:
+    """(line, value as written) of the first rows whose value could not be read."""
+    rows = pc.indices_nonzero(got.unread)[:MAX_EXAMPLES]
+    return list(zip(lines.take(rows).to_pylist(), got.values.take(rows).to_pylist(), strict=True))
+
+
+def write_csv(table: pa.Table, out_path: Path) -> None:
+    """Write `table` as a UTF-8, comma-separated CSV with a header (DuckDB COPY, row order kept)."""
+    con = duck.cursor(threads=1)
+    try:
+        con.register("canonical", table)
+        con.execute(
+            f"copy (select * from canonical) to {sql_literal(str(out_path))} "
+            "(format csv, header true, delimiter ',', quote '\"', escape '\"')"
+        )
+    finally:
+        con.close()
 
 
 def to_canonical_csv(raw: RawFile, mapping: Mapping, out_path: Path | str) -> ConversionReport:
@@ -182,44 +249,37 @@ def to_canonical_csv(raw: RawFile, mapping: Mapping, out_path: Path | str) -> Co
     check_fits(raw, mapping)
     table = load().tables[mapping.table]
     extras = mapping.extras
-    rows = raw.rows
-    columns: list[list[str]] = []
-    header: list[str] = []
+    lines = pa.array(raw.lines, pa.int64())
+    columns: dict[str, pa.Array] = {}
     unparsed: dict[str, int] = {}
     examples: dict[str, list[tuple[int, str]]] = {}
     for name, cm in mapping.mapped.items():
-        values, conv = _column_values(raw, name, cm, table.columns[name])
-        # each distinct value is converted once (dates, products and lines repeat a lot)
-        done: dict[str, str] = {}
-        bad: set[str] = set()
-        for v in set(values):
-            text = v.strip()
-            got = conv(text) if text else ""
-            if got is None:
-                bad.add(v)
-                got = text  # kept as written: the store's validation rejects it with a reason
-            done[v] = got
-        columns.append(list(map(done.__getitem__, values)))
-        header.append(name)
-        if bad:
-            hits = [
-                (line, v.strip()) for v, line in zip(values, raw.lines, strict=True) if v in bad
-            ]
-            unparsed[name] = len(hits)
-            examples[name] = hits[:MAX_EXAMPLES]
-    columns.append(raw.lines)
-    header.append(SOURCE_LINE)
+        got = _column(raw, cm, table.columns[name])
+        columns[name] = got.values
+        if got.unread is not None:
+            unparsed[name] = pc.sum(got.unread).as_py()
+            examples[name] = _unread_examples(got, lines)
+    columns[SOURCE_LINE] = lines
     if extras:
-        columns.append(pack_extras(raw, extras))
-        header.append(EXTRAS)
-    with open(out_path, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(zip(*columns, strict=True))
-    n = len(rows)
-    transforms = {
-        c: TRANSFORMS[m.transform].label for c, m in mapping.mapped.items() if m.transform
-    }
+        columns[EXTRAS] = pack_extras(raw, extras)
+    write_csv(pa.table(columns), out_path)
+    return ConversionReport(
+        path=out_path,
+        columns=list(columns),
+        rows_written=raw.n_rows,
+        problems=list(raw.problems),
+        extras=extras,
+        transforms={
+            c: TRANSFORMS[m.transform].label for c, m in mapping.mapped.items() if m.transform
+        },
+        unparsed=unparsed,
+        examples=examples,
+        notes=_notes(unparsed, examples, extras),
+    )
+
+
+def _notes(unparsed: dict[str, int], examples: dict, extras: list[str]) -> list[str]:
+    """What the conversion did, one sentence each."""
     notes = [
         f"{c}: {k} value(s) could not be read and are kept as written (they will be rejected), "
         f"e.g. line {examples[c][0][0]}: {examples[c][0][1]!r}"
@@ -231,14 +291,4 @@ def to_canonical_csv(raw: RawFile, mapping: Mapping, out_path: Path | str) -> Co
             + ", ".join(repr(h) for h in extras[:10])
             + (" …" if len(extras) > 10 else "")
         )
-    return ConversionReport(
-        path=out_path,
-        columns=header,
-        rows_written=n,
-        problems=list(raw.problems),
-        extras=extras,
-        transforms=transforms,
-        unparsed=dict(unparsed),
-        examples=examples,
-        notes=notes,
-    )
+    return notes

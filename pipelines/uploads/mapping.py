@@ -29,7 +29,7 @@ import tomllib
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from pipelines.contract import Column, Table, load
@@ -280,6 +280,11 @@ def _spelled(h: HeaderText) -> HeaderText:
 
 def match_header(header: str, table: str) -> list[Match]:
     """Every column of `table` this header may feed, best first (at most one Match per column)."""
+    return list(_matches(header, table))
+
+
+@lru_cache(maxsize=4096)  # a file's headers are matched again for every table and proposal
+def _matches(header: str, table: str) -> tuple[Match, ...]:
     idx = _index(table)
     h = _spelled(split_header(header))
     found: dict[str, Match] = {}
@@ -311,7 +316,7 @@ def match_header(header: str, table: str) -> list[Match]:
             if (len(kt) >= 2 or len(key) >= 5) and set(kt) <= tokens and len(tokens) - len(kt) <= 2:
                 offer(column, min(0.79, 0.7 + 0.02 * len(kt)), rate, "contains", key)
     found = _with_events(h.full, table, found)
-    return sorted(found.values(), key=lambda m: -m.score)
+    return tuple(sorted(found.values(), key=lambda m: -m.score))
 
 
 def _table_events(table: str) -> dict[str, list[str]]:
@@ -414,17 +419,19 @@ def assign(
     return _greedy(_candidates(header, table, profile), table)
 
 
-def score_tables(source: RawFile | list[str]) -> list[tuple[str, float]]:
+def score_tables(
+    source: RawFile | list[str], profile: Profile | None = None
+) -> list[tuple[str, float]]:
     """How well a file (or only its header) fits each canonical table, best first (0..1).
 
     0.6 × how well the required columns (and one-of groups) are matched
     + 0.4 × the share of the file's headers that feed a column of the table;
     × DATELESS when no column feeds a required date; and, with the file's values, each match
     counts × the plausibility of its values, and the score × the share of rows whose key is not
-    repeated.
+    repeated. (`profile`: the file's Profile, when the caller already has one.)
     """
     if isinstance(source, RawFile):
-        return _rank(source.header, Profile(source))
+        return _rank(source.header, profile or Profile(source))
     return _rank(list(source), None)
 
 
@@ -703,7 +710,12 @@ def _check_column(col: Column, cm: ColumnMap) -> None:
 
 def distinct_values(raw: RawFile, i: int) -> list[str]:
     """The distinct values of column i, sorted (formats are guessed from these)."""
-    return sorted({r[i] for r in raw.rows})
+    return raw.distinct(i)
+
+
+def needs_values(col: Column) -> bool:
+    """Whether a column's proposal reads the file's values (numbers, dates, allowed values)."""
+    return col.type in ("number", "date", "timestamp") or bool(col.values)
 
 
 def propose_column(
@@ -723,7 +735,7 @@ def propose_column(
     col = load().tables[table].columns[column]
     if source not in raw.header:
         raise UploadError(f"the file has no column {source!r}")
-    if values is None:
+    if values is None and needs_values(col):
         values = distinct_values(raw, raw.header.index(source))
     cm = ColumnMap(source=source)
     if col.type == "number":
@@ -764,12 +776,15 @@ def _file_decimal(raw: RawFile, number_values: list[list[str]]) -> str:
     return "," if raw.delimiter == ";" else "."
 
 
-def propose_mapping(raw: RawFile, table: str | None = None) -> Mapping:
+def propose_mapping(
+    raw: RawFile, table: str | None = None, profile: Profile | None = None
+) -> Mapping:
     """The best mapping of the file onto `table` (default: the best-scoring table), judged on
-    its headers and its values. `why` says for each proposed column why; `fits` why the file
-    cannot become the table (None when it can)."""
+    its headers and its values (`profile`: the file's Profile, when the caller has one). `why`
+    says for each proposed column why; `fits` why the file cannot become the table (None when
+    it can)."""
     tables = load().tables
-    profile = Profile(raw)
+    profile = profile or Profile(raw)
     if table is None:
         table = _rank(raw.header, profile)[0][0]
     if table not in tables:
@@ -812,7 +827,7 @@ def _propose_columns(
 ) -> tuple[dict[str, ColumnMap], dict[str, list[str]]]:
     """The ColumnMap of every column of the table, and the ambiguous date formats."""
     t = load().tables[table]
-    values = {c: distinct_values(raw, i) for c, (i, _) in got.items()}
+    values = {c: distinct_values(raw, i) for c, (i, _) in got.items() if needs_values(t.columns[c])}
     numbers = [values[c] for c in got if t.columns[c].type == "number"]
     decimal_hint = _file_decimal(raw, numbers)
     date_hint = _date_hint(t, got, values)
@@ -829,7 +844,7 @@ def _propose_columns(
             raw.header[got[c][0]],
             decimal_hint=decimal_hint,
             date_hint=date_hint,
-            values=values[c],
+            values=values.get(c),
         )
         columns[c] = cm
         if candidates:

@@ -9,11 +9,13 @@ the file, at most DISTINCT distinct values counted.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from pipelines.contract import Column, Table
 from pipelines.uploads.read import RawFile
@@ -66,19 +68,19 @@ class Sample:
 
     @classmethod
     def of(cls, values: Iterable[str], sampled: bool = False) -> Sample:
-        counts: Counter = Counter()
-        seen: set[str] = set()
-        rows = filled = 0
-        for v in values:
-            rows += 1
-            v = v.strip()
-            if not v:
-                continue
-            filled += 1
-            if v in counts or len(counts) < DISTINCT:
-                counts[v] += 1
-            seen.add(v)
-        return cls(dict(counts), filled, len(seen), rows, sampled)
+        stripped = [v.strip() for v in values]
+        every = Counter(stripped)  # in order of first appearance
+        every.pop("", None)
+        # the first DISTINCT distinct values are counted, each in every row it appears in
+        counts = dict(itertools.islice(every.items(), DISTINCT))
+        filled = len(stripped) - stripped.count("")
+        return cls(counts, filled, len(every), len(stripped), sampled)
+
+    @cached_property
+    def decimal(self) -> str:
+        """The decimal separator the values prove ('.' when they do not tell)."""
+        ev = infer_decimal(self.counts)
+        return max(ev, key=lambda k: (ev[k], k == ".")) if ev else "."
 
     def share(self, test: Callable[[str], bool]) -> tuple[float, int]:
         """The share of the values (weighted by how often they occur) that pass `test`, and
@@ -165,8 +167,7 @@ def _dates(s: Sample, date_format: str | None) -> Fit:
 
 
 def _decimal(s: Sample) -> str:
-    ev = infer_decimal(s.counts)
-    return max(ev, key=lambda k: (ev[k], k == ".")) if ev else "."
+    return s.decimal
 
 
 def _bounds(col: Column) -> str:
@@ -269,17 +270,23 @@ class Profile:
 
     def __init__(self, raw: RawFile):
         self.raw = raw
-        step = max(1, math.ceil(len(raw.rows) / ROWS))
-        self.rows = range(0, len(raw.rows), step)
+        step = max(1, math.ceil(raw.n_rows / ROWS))
+        self.rows = range(0, raw.n_rows, step)
         self.sampled = step > 1
+        self._values: dict[int, list[str]] = {}
         self._samples: dict[int, Sample] = {}
         self._numbers: dict[int, list[float | None]] = {}
         self._fits: dict[tuple, Fit] = {}
 
+    def values(self, i: int) -> list[str]:
+        """File column i's values in the rows looked at."""
+        if i not in self._values:
+            self._values[i] = self.raw.values(i, self.rows)
+        return self._values[i]
+
     def sample(self, i: int) -> Sample:
         if i not in self._samples:
-            rows = self.raw.rows
-            self._samples[i] = Sample.of((rows[r][i] for r in self.rows), self.sampled)
+            self._samples[i] = Sample.of(self.values(i), self.sampled)
         return self._samples[i]
 
     def fit(self, i: int, col: Column, date_format: str | None = None) -> Fit:
@@ -293,11 +300,10 @@ class Profile:
         """File column i as numbers (None where not one), in the rows looked at."""
         if i not in self._numbers:
             dec = _decimal(self.sample(i))
-            out = []
-            for r in self.rows:
-                d = parse_number(self.raw.rows[r][i], dec)
-                out.append(None if d is None else float(d))
-            self._numbers[i] = out
+            values = self.values(i)
+            parsed = {v: parse_number(v, dec) for v in set(values)}  # each distinct value once
+            number = {v: None if d is None else float(d) for v, d in parsed.items()}
+            self._numbers[i] = [number[v] for v in values]
         return self._numbers[i]
 
     def relate(self, column: str, i: int, partner: int) -> Fit | None:
@@ -316,7 +322,7 @@ class Profile:
         if not fed or not self.rows:
             return None
         idx = [sources[c] for c in fed]
-        keys = Counter(tuple(self.raw.rows[r][i].strip() for i in idx) for r in self.rows)
+        keys = Counter(zip(*([v.strip() for v in self.values(i)] for i in idx), strict=True))
         n = len(self.rows)
         return Fit(
             round(len(keys) / n, 3),
@@ -362,10 +368,9 @@ def per_unit(profile: Profile, price: int, qty: int) -> Fit | None:
 def per_order(profile: Profile, line: int, order: int) -> Fit | None:
     """Whether line numbers differ within each order (None when no order has two rows)."""
     groups: dict[str, list[str]] = defaultdict(list)
-    for r in profile.rows:
-        row = profile.raw.rows[r]
-        if row[order].strip():
-            groups[row[order].strip()].append(row[line].strip())
+    for o, n in zip(profile.values(order), profile.values(line), strict=True):
+        if o.strip():
+            groups[o.strip()].append(n.strip())
     several = [g for g in groups.values() if len(g) > 1]
     if not several:
         return None

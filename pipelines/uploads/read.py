@@ -1,9 +1,11 @@
 """Read an analyst's CSV or Excel file into rows of text, with the file line of every row.
 
-Nothing here touches SQL: the file is decoded and split in Python (DuckDB in this version has
-no `encodings` and no `excel` extension offline), and every quirk that changes what was read is
-written into `RawFile.notes` in one plain sentence. Rows that cannot be split cleanly (a ragged
-row, an unterminated quote) are not dropped: they are kept as `problems` with their line and text.
+The file is decoded and its delimiter and header found in Python (DuckDB in this version has no
+`encodings` and no `excel` extension offline). A plain CSV is then split by DuckDB
+(pipelines.uploads.plain: the same rows, held as Arrow columns); any other is split record by
+record here. Every quirk that changes what was read is written into `RawFile.notes` in one plain
+sentence. Rows that cannot be split cleanly (a ragged row, an unterminated quote) are not
+dropped: they are kept as `problems` with their line and text.
 
 Workbooks are read by pipelines.uploads.xlsx.
 """
@@ -18,11 +20,15 @@ import io
 import itertools
 import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+import pyarrow as pa
+
 from pipelines.staging.sources import MAX_COLUMNS, MAX_LINE_CHARS, InputError
+from pipelines.uploads.columns import ColumnRows, strings
 
 MAX_BYTES = 200 * 1024 * 1024  # the dashboard's upload limit (.streamlit/config.toml)
 MAX_RAW_TEXT = 2000  # characters of a problem row kept for the report
@@ -51,7 +57,7 @@ class Problem(NamedTuple):
 @dataclass
 class RawFile:
     header: list[str]  # as written (stripped), made unique
-    rows: list[list[str]]  # one list of len(header) strings per data row
+    rows: list[list[str]] | ColumnRows  # one list of len(header) strings per data row
     lines: list[int]  # the file line (CSV) or Excel row number of each row
     problems: list[Problem]
     encoding: str | None  # None for a workbook
@@ -70,8 +76,26 @@ class RawFile:
         return len(self.rows)
 
     def column(self, name: str) -> list[str]:
-        i = self.header.index(name)
-        return [r[i] for r in self.rows]
+        return self.values(self.header.index(name))
+
+    def values(self, i: int, at: range | None = None) -> list[str]:
+        """Column i's values, in every row or in the rows `at`."""
+        if isinstance(self.rows, ColumnRows):
+            return self.rows.values(i, at)
+        rows = self.rows if at is None else (self.rows[r] for r in at)
+        return [r[i] for r in rows]
+
+    def distinct(self, i: int) -> list[str]:
+        """Column i's distinct values, sorted."""
+        if isinstance(self.rows, ColumnRows):
+            return sorted(self.rows.distinct(i))
+        return sorted({r[i] for r in self.rows})
+
+    def arrow_column(self, i: int) -> pa.Array:
+        """Column i as one Arrow array of strings."""
+        if isinstance(self.rows, ColumnRows):
+            return self.rows.column(i).combine_chunks()
+        return strings([r[i] for r in self.rows])
 
 
 # ---------------------------------------------------------------------------------------- entry
@@ -81,6 +105,13 @@ def extension(original_name: str) -> str:
     """The lower-case extension of a display name (the name is never used as a path)."""
     base = original_name.replace("\\", "/").rsplit("/", 1)[-1]
     return base.rsplit(".", 1)[-1].lower() if "." in base else ""
+
+
+_HASHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="andon-upload-sha256")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def read_upload(
@@ -102,7 +133,7 @@ def read_upload(
             f"{max_bytes / 1e6:.0f} MB"
         )
     data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
+    digest = _HASHING.submit(_sha256, data)  # meanwhile: hashlib lets go of the GIL
     if not data or data.isspace():
         raise UploadError(f"{original_name}: the file is empty")
     ext = extension(original_name)
@@ -131,7 +162,7 @@ def read_upload(
         text, encoding = _decode(data, original_name)
         del data
         raw = _read_csv_text(text, encoding, original_name)
-    raw.sha256 = digest
+    raw.sha256 = digest.result()
     raw.original_name = original_name
     raw.notes[:0] = notes
     return raw
@@ -143,6 +174,16 @@ def read_upload(
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 
+def _not_utf8(data: bytes) -> bool:
+    """Whether the first bytes already fail as UTF-8 (then the whole file does: no need to
+    decode it all to find out)."""
+    try:
+        data[:SAMPLE_CHARS].decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.reason != "unexpected end of data"  # not a character cut by the sample's end
+    return False
+
+
 def _decode(data: bytes, name: str, expected_xlsx: bool = False) -> tuple[str, str]:
     """Decode bytes as text: UTF-8 (with or without BOM), UTF-16 with BOM, else cp1252, else latin-1."""
     if data.startswith(codecs.BOM_UTF8):
@@ -150,7 +191,7 @@ def _decode(data: bytes, name: str, expected_xlsx: bool = False) -> tuple[str, s
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
     else:
-        candidates = ["utf-8", "cp1252", "latin-1"]
+        candidates = ["cp1252", "latin-1"] if _not_utf8(data) else ["utf-8", "cp1252", "latin-1"]
     text = encoding = None
     for enc in candidates:
         try:
@@ -162,7 +203,8 @@ def _decode(data: bytes, name: str, expected_xlsx: bool = False) -> tuple[str, s
     if text is None:
         raise UploadError(f"{name}: not readable as text in {candidates[0]}")
     sample = text[:SAMPLE_CHARS]
-    if "\x00" in text or len(_CONTROL.findall(sample)) > max(8, len(sample) // 100):
+    nul = "\x00" in text if encoding == "utf-16" else b"\x00" in data  # (the same, faster)
+    if nul or len(_CONTROL.findall(sample)) > max(8, len(sample) // 100):
         if expected_xlsx:
             raise UploadError(
                 f"{name}: not a valid .xlsx workbook (neither a zip archive nor text)"
@@ -358,8 +400,22 @@ def _too_wide(name: str, width: int, where: str = "the header") -> UploadError:
     )
 
 
+@dataclass
+class Split:
+    """A CSV text split into a header and rows, before the header is cleaned."""
+
+    header: list[str]
+    header_line: int
+    titles: list  # (start, end, cells, None) of the title lines skipped above the header
+    rows: list[list[str]] | ColumnRows
+    lines: list[int]
+    problems: list[Problem] = field(default_factory=list)
+    blank: int = 0  # blank rows after the header
+    trimmed: int = 0  # rows that ended with extra empty fields
+
+
 def _read_csv_text(text: str, encoding: str, name: str) -> RawFile:
-    if not text.strip():
+    if not text or text.isspace():
         raise UploadError(f"{name}: the file is empty")
     delimiter = sniff_delimiter(text)
     notes: list[str] = []
@@ -369,86 +425,103 @@ def _read_csv_text(text: str, encoding: str, name: str) -> RawFile:
         notes.append("the file starts with a UTF-8 byte order mark (removed)")
     if delimiter != ",":
         notes.append(f"columns are separated by {DELIMITER_NAMES[delimiter]}s")
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    problems: list[Problem] = []
-    blank = 0
-    trimmed = 0
-    # one string object per distinct value: repeated values (lines, products, dates) are shared
-    memo_dict: dict[str, str] = {}
-    memo = memo_dict.setdefault
+    from pipelines.uploads.plain import split_plain  # (it builds on this module)
+
     try:
-        lines_text = split_lines(text)
-        del text
-        found, titles, rest = _split_header(_iter_records(lines_text, delimiter))
-        if found is None:
-            raise UploadError("the file is empty (only blank lines)")
-        header_line, _, header, _ = found
-        width = len(header)
-        if width > MAX_COLUMNS:
-            raise _too_wide(name, width)
-        for start, end, rec, _ in rest:
-            if rec is None:
-                problems.append(
-                    Problem(
-                        start,
-                        "a quote opened on this line is never closed (the lines after it were "
-                        "read again)",
-                        _clip(lines_text[start - 1]),
-                    )
-                )
-                continue
-            if _is_blank(rec):
-                if start > header_line:
-                    blank += end - start + 1
-                continue
-            n = len(rec)
-            if n != width:
-                if n > width and not "".join(rec[width:]).strip():
-                    rec = rec[:width]
-                    trimmed += 1
-                else:
-                    span = f" (lines {start}–{end})" if end > start else ""
-                    problems.append(
-                        Problem(
-                            start,
-                            f"row has {n} field{'s' if n != 1 else ''}, the header has {width}"
-                            + span,
-                            _clip("".join(lines_text[start - 1 : end])),
-                        )
-                    )
-                    continue
-            rows.append(list(map(memo, rec, rec)))
-            if len(memo_dict) > 1_000_000:
-                memo_dict.clear()
-            lines.append(start)
+        split = split_plain(text, delimiter) or _split_records(text, delimiter, name)
     except UploadError as e:
         msg = str(e)
         raise UploadError(msg if msg.startswith(name) else f"{name}: {msg}") from None
-    if titles:
+    if split.titles:
         notes.append(
-            f"skipped {len(titles)} title line(s) above the header (line "
-            f"{', '.join(str(t[0]) for t in titles)}: {_first_value(titles[0][2])!r})"
+            f"skipped {len(split.titles)} title line(s) above the header (line "
+            f"{', '.join(str(t[0]) for t in split.titles)}: {_first_value(split.titles[0][2])!r})"
         )
-    if trimmed:
-        notes.append(f"{trimmed} row(s) ended with extra empty fields (ignored)")
-    problems.sort(key=lambda p: p.line)
+    if split.trimmed:
+        notes.append(f"{split.trimmed} row(s) ended with extra empty fields (ignored)")
     raw = RawFile(
         header=[],
-        rows=rows,
-        lines=lines,
-        problems=problems,
+        rows=split.rows,
+        lines=split.lines,
+        problems=sorted(split.problems, key=lambda p: p.line),
         encoding=encoding,
         delimiter=delimiter,
         sheet=None,
         notes=notes,
         sha256="",
         kind="csv",
-        header_line=header_line,
-        blank_rows=blank,
+        header_line=split.header_line,
+        blank_rows=split.blank,
     )
-    _finish(raw, header)
+    _finish(raw, split.header)
     return raw
+
+
+def _split_records(text: str, delimiter: str, name: str) -> Split:
+    """Split the text record by record in Python (csv module): any file, however broken."""
+    lines_text = split_lines(text)
+    del text
+    found, titles, rest = _split_header(_iter_records(lines_text, delimiter))
+    if found is None:
+        raise UploadError("the file is empty (only blank lines)")
+    header_line, _, header, _ = found
+    if len(header) > MAX_COLUMNS:
+        raise _too_wide(name, len(header))
+    split = Split(header, header_line, titles, [], [])
+    # one string object per distinct value: repeated values (lines, products, dates) are shared
+    memo_dict: dict[str, str] = {}
+    memo = memo_dict.setdefault
+    for start, end, rec, _ in rest:
+        rec = _record(split, lines_text, start, end, rec)
+        if rec is None:
+            continue
+        split.rows.append(list(map(memo, rec, rec)))
+        if len(memo_dict) > 1_000_000:
+            memo_dict.clear()
+        split.lines.append(start)
+    return split
+
+
+def _record(
+    split: Split,
+    lines_text: list[str],
+    start: int,
+    end: int,
+    rec: list[str] | None,
+    base: int = 0,
+) -> list[str] | None:
+    """The record's fields as a row of the header's width, or None when it is not a row (a
+    blank record, counted; a record that cannot be split, kept as a problem). The record is on
+    file lines start..end; lines_text[0] is file line base + 1."""
+    width = len(split.header)
+    if rec is None:
+        split.problems.append(
+            Problem(
+                start,
+                "a quote opened on this line is never closed (the lines after it were read again)",
+                _clip(lines_text[start - 1 - base]),
+            )
+        )
+        return None
+    if _is_blank(rec):
+        if start > split.header_line:
+            split.blank += end - start + 1
+        return None
+    n = len(rec)
+    if n == width:
+        return rec
+    if n > width and not "".join(rec[width:]).strip():
+        split.trimmed += 1
+        return rec[:width]
+    span = f" (lines {start}–{end})" if end > start else ""
+    split.problems.append(
+        Problem(
+            start,
+            f"row has {n} field{'s' if n != 1 else ''}, the header has {width}" + span,
+            _clip("".join(lines_text[start - 1 - base : end - base])),
+        )
+    )
+    return None
 
 
 # ---------------------------------------------------------------------------------------- XLSX
@@ -465,12 +538,18 @@ def clean_header_name(name: str) -> str:
     return " ".join(name.replace("\ufeff", "").split())
 
 
+def _has_text(raw: RawFile, i: int) -> bool:
+    if isinstance(raw.rows, ColumnRows):
+        return raw.rows.has_text(i)
+    return any(r[i].strip() for r in raw.rows)
+
+
 def _finish(raw: RawFile, header: list[str]) -> None:
     """Clean the header: drop unnamed empty columns, name the others, make names unique."""
     names = [clean_header_name(h) for h in header]
     unnamed = [i for i, h in enumerate(names) if not h]
     if unnamed:
-        used = {i for i in unnamed if any(r[i].strip() for r in raw.rows)}
+        used = {i for i in unnamed if _has_text(raw, i)}
         renamed = []
         for i in sorted(used):
             names[i] = f"column_{i + 1}"  # its position in the file
@@ -479,7 +558,10 @@ def _finish(raw: RawFile, header: list[str]) -> None:
         if drop:
             keep = [i for i in range(len(names)) if i not in drop]
             names = [names[i] for i in keep]
-            raw.rows[:] = [[r[i] for i in keep] for r in raw.rows]
+            if isinstance(raw.rows, ColumnRows):
+                raw.rows = raw.rows.select(keep)
+            else:
+                raw.rows[:] = [[r[i] for i in keep] for r in raw.rows]
             raw.notes.append(f"dropped {len(drop)} column(s) with neither a name nor values")
         if renamed:
             raw.notes.append("column(s) without a name were called " + ", ".join(renamed))

@@ -177,7 +177,7 @@ def _loose(code: str) -> str:
 
 
 def _sample(raw: RawFile, i: int) -> list[str]:
-    return [v for r in raw.rows[:SAMPLE] if (v := r[i].strip())]
+    return [v for r in raw.values(i, range(min(SAMPLE, raw.n_rows))) if (v := r.strip())]
 
 
 def _timestamp_column(raw: RawFile) -> tuple[str, str] | None:

@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation, localcontext
+from functools import lru_cache
 
 # ---------------------------------------------------------------------------------------- numbers
 
@@ -110,6 +111,7 @@ def parse_number(value: str, decimal: str = ".") -> Decimal | None:
     return -d if neg else d
 
 
+@lru_cache(maxsize=1 << 16)  # a file's values are judged again and again while proposing
 def decimal_evidence(value: str) -> str | None:
     """The decimal separator a value proves ('.' or ','), or None when it does not tell."""
     s = value.strip()

@@ -255,3 +255,22 @@ def test_rates_are_inverted_and_minutes_become_hours(tmp_path):
         "1.5",
         "0.75",
     )
+
+
+def test_extras_hold_only_the_non_blank_unmapped_values(tmp_path):
+    raw = raw_of(
+        ["Order", "Customer", "Due Date", "Qty", "Note", "Colour"],
+        [
+            ["O1", "ACME", "2024-03-01", "1", ' say "hi"\n', "red"],
+            ["O2", "ACME", "2024-03-02", "2", "", " "],  # both blank: no object at all
+            ["O3", "ACME", "2024-03-03", "3", "", "blue"],
+        ],
+    )
+    to_canonical_csv(raw, propose_mapping(raw, "orders"), tmp_path / "o.csv")
+    rows = fixtures.csv_rows(tmp_path / "o.csv")
+    assert [r["_extras"] for r in rows] == [
+        '{"Note": "say \\"hi\\"", "Colour": "red"}',  # stripped, escaped as json.dumps does
+        "",
+        '{"Colour": "blue"}',
+    ]
+    assert [r["_source_line"] for r in rows] == ["2", "3", "4"]
