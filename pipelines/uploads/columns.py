@@ -108,12 +108,16 @@ class ColumnRows(Sequence):
 
     def values(self, i: int, at: range | None = None) -> list[str]:
         """Column i as a list, in every row or in the rows `at`."""
+        return self.array(i, at).to_pylist()
+
+    def array(self, i: int, at: range | None = None) -> pa.ChunkedArray:
+        """Column i, in every row or in the rows `at`."""
         col = self.table.column(i)
         if at is None:
-            return col.to_pylist()
+            return col
         if at.step == 1:
-            return col.slice(at.start, len(at)).to_pylist()
-        return col.take(pa.array(at, pa.int64())).to_pylist()
+            return col.slice(at.start, len(at))
+        return col.take(pa.array(at, pa.int64()))
 
     def distinct(self, i: int) -> list[str]:
         """Column i's distinct values (in no particular order)."""

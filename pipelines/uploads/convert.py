@@ -5,6 +5,9 @@ The canonical CSV is UTF-8, comma-separated, with a header of canonical column n
 values of the columns the mapping left aside). Values are normalised (ISO dates, `.` decimals,
 no thousands separators, units converted); a value that cannot be read is written as it was,
 so that the store's validation rejects it with its reason: nothing is blanked silently.
+
+The work is done column by column: each distinct value is normalised once in Python and mapped
+back onto the rows with Arrow (text columns are only stripped), and DuckDB writes the file.
 """
 
 from __future__ import annotations

@@ -192,7 +192,7 @@ def _read(data: bytes, body: Body, width: int, delimiter: str) -> tuple[pa.Table
     """The body's records as `width` string columns c0, c1, … ('' for an empty field), and
     where the records DuckDB rejected for their number of fields start (bytes from the body's
     start); None when DuckDB cannot split the body or rejects a record for another reason."""
-    workdir = Path(tempfile.mkdtemp(prefix="andon-read-"))
+    workdir = Path(tempfile.mkdtemp(prefix="andon-upload-read-"))  # (swept like uploads)
     try:
         path = workdir / "body.csv"
         with open(path, "wb") as f:

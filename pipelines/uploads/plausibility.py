@@ -17,7 +17,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from pipelines.contract import Column, Table
+from pipelines.uploads.columns import WHITESPACE
 from pipelines.uploads.read import RawFile
 from pipelines.uploads.values import (
     DATE_FORMATS,
@@ -76,6 +81,20 @@ class Sample:
         filled = len(stripped) - stripped.count("")
         return cls(counts, filled, len(every), len(stripped), sampled)
 
+    @classmethod
+    def of_arrow(cls, values: pa.Array, sampled: bool = False) -> Sample:
+        """Sample.of an Arrow column of strings: the same counts, in the same order (of first
+        appearance), counted by Arrow."""
+        enc = pc.utf8_trim(values, WHITESPACE).dictionary_encode()
+        codes = enc.indices.to_numpy(zero_copy_only=False)
+        found, first, n = np.unique(codes, return_index=True, return_counts=True)
+        order = np.argsort(first, kind="stable")
+        distinct = enc.dictionary.take(pa.array(found[order])).to_pylist()
+        every = dict(zip(distinct, n[order].tolist(), strict=True))
+        empty = every.pop("", 0)
+        counts = dict(itertools.islice(every.items(), DISTINCT))
+        return cls(counts, len(values) - empty, len(every), len(values), sampled)
+
     @cached_property
     def decimal(self) -> str:
         """The decimal separator the values prove ('.' when they do not tell)."""
@@ -90,6 +109,20 @@ class Sample:
             return 0.0, 0
         share = sum(n for v, n in self.counts.items() if test(v)) / kept
         return share, round(share * self.filled)
+
+    def mostly(self, test: Callable[[str], bool], at_least: float = 0.8) -> bool:
+        """Whether share(test) is at least `at_least`; it stops as soon as the rest of the
+        values cannot change the answer."""
+        kept = sum(self.counts.values())
+        passed, left = 0, kept
+        for v, n in self.counts.items():
+            left -= n
+            passed += n if test(v) else 0
+            if passed / kept >= at_least:
+                return True
+            if (passed + left) / kept < at_least:
+                return False
+        return (passed / kept if kept else 0.0) >= at_least
 
     def of_filled(self) -> str:
         return f"{self.filled:,} values" + (" looked at" if self.sampled else "")
@@ -246,16 +279,16 @@ def _is_decimal(v: str) -> bool:
 
 
 def _ids(s: Sample) -> Fit:
-    if s.share(_is_date_text)[0] >= 0.8:
+    if s.mostly(_is_date_text):
         return Fit(0.3, "the values are dates, not ids")
     unique = s.distinct / s.filled
     return Fit(round(0.8 + 0.2 * unique, 3), f"{_distinct(s)} in {s.filled:,} rows")
 
 
 def _names(s: Sample) -> Fit:
-    if s.share(_is_date_text)[0] >= 0.8:
+    if s.mostly(_is_date_text):
         return Fit(0.3, "the values are dates, not names")
-    if s.share(_is_decimal)[0] >= 0.8:
+    if s.mostly(_is_decimal):
         return Fit(0.4, "the values are decimal numbers, not names")
     ratio = s.distinct / s.filled
     score = 1.0 if s.filled < 10 or ratio <= REPEATING else 1 - (ratio - REPEATING)
@@ -286,7 +319,8 @@ class Profile:
 
     def sample(self, i: int) -> Sample:
         if i not in self._samples:
-            self._samples[i] = Sample.of(self.values(i), self.sampled)
+            values = self.raw.arrow_column(i, self.rows)
+            self._samples[i] = Sample.of_arrow(values, self.sampled)
         return self._samples[i]
 
     def fit(self, i: int, col: Column, date_format: str | None = None) -> Fit:

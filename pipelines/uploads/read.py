@@ -91,11 +91,11 @@ class RawFile:
             return sorted(self.rows.distinct(i))
         return sorted({r[i] for r in self.rows})
 
-    def arrow_column(self, i: int) -> pa.Array:
-        """Column i as one Arrow array of strings."""
+    def arrow_column(self, i: int, at: range | None = None) -> pa.Array:
+        """Column i as one Arrow array of strings, in every row or in the rows `at`."""
         if isinstance(self.rows, ColumnRows):
-            return self.rows.column(i).combine_chunks()
-        return strings([r[i] for r in self.rows])
+            return self.rows.array(i, at).combine_chunks()
+        return strings(self.values(i, at))
 
 
 # ---------------------------------------------------------------------------------------- entry
