@@ -47,8 +47,10 @@ def _canonical_fast_sql(col: Column, expr: str) -> str:
     same = [v for v in col.values or () if col.canonical(v) == v]
     if not same:
         return canonical_sql(col, expr)
-    allowed = ", ".join(sql_str(v) for v in same)
-    return f"case when {expr} in ({allowed}) then {expr} else {canonical_sql(col, expr)} end"
+    # equalities, not an IN list: DuckDB may turn an IN list into a join, which the store's
+    # first pass must not have (pipelines.store.writer.keeps_order)
+    allowed = " or ".join(f"{expr} = {sql_str(v)}" for v in same)
+    return f"case when {allowed} then {expr} else {canonical_sql(col, expr)} end"
 
 
 def _cast(col: Column, text: str) -> str:
@@ -267,34 +269,21 @@ def raw_columns(table: Table, present: list[str]) -> list[str]:
     return [n for n in table.columns if n in present]
 
 
-def staging_sql(
-    table: Table,
-    source: str,
-    present: list[str],
-    extra: list[str] = (),
-    key_check: bool = True,
-    line: bool = True,
-) -> str:
-    """SQL selecting typed canonical columns, `_line`, `_raw` and `_errors` from the raw relation
-    `source` (`_raw`: a rejected row's values as written, one per `raw_columns`, else NULL).
+def _source_cols(table: Table, present: list[str]) -> str:
+    """The source step: each present column as given (`__in`) and what is computed once from it
+    (`__first`, see _first_expr)."""
+    cols = []
+    for name, col in table.columns.items():
+        if name in present:
+            cols.append(f"{quote(name)} as {quote(name + '__in')}")
+            if first := _first_expr(col, quote(name)):
+                cols.append(f"{first} as {quote(name + '__first')}")
+    return ", ".join(cols) or "1 as _none"
 
-    `present` lists the canonical columns the source has (the others are NULL); `extra` columns
-    are passed through untouched. Without `key_check` the query streams (no window over the
-    whole file); duplicate keys must then be found afterwards (see pipelines.store). Without
-    `line` the source has no `_line` column and the query none either (the store numbers the
-    rows afterwards, from their order), which requires no `key_check`.
-    """
-    assert line or not key_check, "duplicate keys are ranked by _line"
-    ln = "_line, " if line else ""
-    extras = "".join(f", {quote(c)}" for c in extra)
-    inputs = ", ".join(
-        f"{quote(n)} as {quote(n + '__in')}"
-        + (f", {first} as {quote(n + '__first')}" if (first := _first_expr(c, quote(n))) else "")
-        for n, c in table.columns.items()
-        if n in present
-    )
-    given = "".join(f", {quote(n + '__in')}" for n in table.columns if n in present)
-    typed_cols = ", ".join(
+
+def _typed_cols(table: Table, present: list[str]) -> str:
+    """The typed step: each canonical column typed (NULL where the source lacks it)."""
+    return ", ".join(
         (
             f"{_typed_expr(col, quote(name + '__in'), quote(name + '__first'))} as {quote(name)}"
             if name in present
@@ -302,24 +291,46 @@ def staging_sql(
         )
         for name, col in table.columns.items()
     )
+
+
+def staging_sql(
+    table: Table,
+    source: str,
+    present: list[str],
+    extra: list[str] = (),
+    key_check: bool = True,
+    carry: tuple[str, ...] = ("_line",),
+) -> str:
+    """SQL selecting typed canonical columns, the `carry` columns (`_line`), `_raw` and `_errors`
+    from the raw relation `source` (`_raw`: a rejected row's values as written, one per
+    `raw_columns`, else NULL).
+
+    `present` lists the canonical columns the source has (the others are NULL); `extra` columns
+    are passed through untouched, and so are the `carry` columns of the source (the store's own
+    numbering; none at all when the store numbers the rows afterwards, from their order). Without
+    `key_check` the query streams (no window over the whole file); duplicate keys must then be
+    found afterwards (see pipelines.store); with it, rows are ranked by `_line`.
+    """
+    assert "_line" in carry or not key_check, "duplicate keys are ranked by _line"
+    ln = "".join(f"{quote(c)}, " for c in carry)
+    extras = "".join(f", {quote(c)}" for c in extra)
+    given = "".join(f", {quote(n + '__in')}" for n in table.columns if n in present)
     pre = "".join(f", {quote(n)} as {quote(n + '__pre')}" for n in table.columns if n in present)
-    any_error = has_error_sql(table, present)
     checks = _column_checks(table, present) + _row_checks(table)
     row_errors = ", ".join(f"case when coalesce({c}, false) then {e} end" for c, _, e in checks)
     canonical = ", ".join(quote(n) for n in table.columns)
     # a rejected row keeps its values as written (the typed ones may be NULL where a cast failed)
     rejected = "_has_error or _key_rank > 1" if key_check else "_has_error"
     raw_list = ", ".join(_raw(n, present) for n in raw_columns(table, present))
-    raw_kept = f"case when {rejected} then [{raw_list}]::varchar[] end as _raw"
     keyed_cte, dup_case = _key_sql(table) if key_check else ("", "")
     return f"""
 with source as (
-    select {ln}{inputs or "1 as _none"}{extras}
+    select {ln}{_source_cols(table, present)}{extras}
     from {source}
 ),
 
 typed as (
-    select {ln}{typed_cols}{given}{extras}
+    select {ln}{_typed_cols(table, present)}{given}{extras}
     from source
 ),
 
@@ -329,14 +340,14 @@ derived as (
 ),
 
 checked as (
-    select *, {any_error} as _has_error
+    select *, {has_error_sql(table, present)} as _has_error
     from derived
 ),
 
 {keyed_cte}final as (
     select
         {ln}{canonical}{extras},
-        {raw_kept},
+        case when {rejected} then [{raw_list}]::varchar[] end as _raw,
         case
             when _has_error then list_filter([{row_errors}], lambda e: e is not null)
             {dup_case}

@@ -8,6 +8,7 @@ parallel pass over the table. No window over the whole file serialises the scan.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -85,12 +86,12 @@ def write_batch_files(
     if extra_rejects:  # before any query: a connection with an open result refuses register()
         _register_extra_rejects(con, extra_rejects)
     spill = out / "spill"
-    _configure(con, spill)
+    configure(con, spill)
     # (a DuckDB error here, an unreadable file or a full disk, is told to the user by the store)
-    _stage(con, source, table)
+    place = _stage(con, source, table)
     shifted = _find_structural(con, source)
-    con.execute(f"create temp view lines as {_lines_sql(con, source, shifted)}")
-    _number_rows(con, table, source)
+    con.execute(f"create temp view lines as {_lines_sql(con, source, shifted, place)}")
+    _number_rows(con, table, source, place)
     n_dups = _find_duplicates(con, table)
     data_dir = out / source.table
     data_dir.mkdir()
@@ -103,25 +104,50 @@ def write_batch_files(
     return stats
 
 
-def _configure(con: duckdb.DuckDBPyConnection, spill: Path) -> None:
-    """Settings the passes rely on: insertion order kept (a row's id is its place in the file),
+def configure(con: duckdb.DuckDBPyConnection, spill: Path) -> None:
+    """Settings the passes rely on: insertion order kept (a row's id is its place in the file);
     no common-subexpression hoisting (it would compute, for every row, what the staging query
-    computes only for the rows that need it), and spilling into the batch's own folder."""
+    computes only for the rows that need it); no IN list turned into a join (a join in the
+    first pass makes DuckDB insert without keeping the order); spilling into the batch folder."""
     con.execute("set preserve_insertion_order = true")
-    con.execute("set disabled_optimizers = 'common_subexpressions'")
+    con.execute("set disabled_optimizers = 'common_subexpressions,in_clause'")
     con.execute(f"set temp_directory = {_lit(spill)}")
 
 
-def _stage(con: duckdb.DuckDBPyConnection, source: Source, table) -> None:
-    """Pass one: read, type and check every row into the temp table `staged`, in file order
-    (parallel; a `_source_line` column becomes `_line`, else the rows carry no line yet)."""
+def _stage(con: duckdb.DuckDBPyConnection, source: Source, table) -> str:
+    """Pass one: read, type and check every row into the temp table `staged`, in file order, on
+    every core. Returns the SQL of a row's place in the file (from 0): its row id, or, should
+    DuckDB's plan not keep the file's order, a number given as the rows are read (`_k`, on one
+    thread: slower, never wrong)."""
+    sql = first_pass_sql(source, table)
+    if keeps_order(con, sql):
+        con.execute(sql)
+        return "rowid"
+    con.execute(first_pass_sql(source, table, numbered=True))
+    return "_k"
+
+
+def first_pass_sql(source: Source, table, numbered: bool = False) -> str:
+    """The SQL creating `staged`: the staging query over the CSV, streaming. A `_source_line`
+    column becomes `_line`; else the rows carry no line yet. `numbered`: each row also carries
+    `_k`, its place as read (a window: one thread)."""
     read = read_csv_sql(source)
+    carry: tuple[str, ...] = ()
     if source.has_source_line:
         read = f"(select try_cast({quote(SOURCE_LINE)} as bigint) as _line, * from {read})"
-    sql = staging_sql(
-        table, read, source.canonical, source.kept, key_check=False, line=source.has_source_line
-    )
-    con.execute(f"create temp table staged as {sql}")
+        carry = ("_line",)
+    if numbered:
+        read = f"(select row_number() over () - 1 as _k, * from {read})"
+        carry = (*carry, "_k")
+    sql = staging_sql(table, read, source.canonical, source.kept, key_check=False, carry=carry)
+    return f"create temp table staged as {sql}"
+
+
+def keeps_order(con: duckdb.DuckDBPyConnection, create_table_sql: str) -> bool:
+    """True when DuckDB would insert the rows of `create_table_sql` in the order they are read
+    (a batch insert: row ids follow the source's order, however many threads read it)."""
+    plan = con.execute(f"explain (format json) {create_table_sql}").fetchall()[0][1]
+    return json.loads(plan)[0]["name"] == "BATCH_CREATE_TABLE_AS"
 
 
 def _find_structural(con: duckdb.DuckDBPyConnection, source: Source) -> bool:
@@ -139,23 +165,27 @@ def _find_structural(con: duckdb.DuckDBPyConnection, source: Source) -> bool:
     return True
 
 
-def _lines_sql(con: duckdb.DuckDBPyConnection, source: Source, shifted: bool) -> str:
-    """`staged` with each row's `_line` (the header is line 1) and `_row` (its place, from 0).
+def _lines_sql(con: duckdb.DuckDBPyConnection, source: Source, shifted: bool, place: str) -> str:
+    """`staged` with each row's `_line` (the header is line 1) and `_row`, its `place` (from 0).
     The k-th row read (k = _row + 1) sits on line k + 1 plus one per unsplittable line before
     it (sources.shift_sql)."""
+    own = ["_k"] if place == "_k" else []
     if source.has_source_line:
-        return "select coalesce(_line, rowid + 2) as _line, rowid as _row, * exclude (_line) from staged"
+        rest = f"* exclude ({', '.join(['_line', *own])})"
+        return f"select coalesce(_line, {place} + 2) as _line, {place} as _row, {rest} from staged"
+    rest = f"* exclude ({', '.join(own)})" if own else "*"
     if not shifted:
-        return "select rowid + 2 as _line, rowid as _row, * from staged"
+        return f"select {place} + 2 as _line, {place} as _row, {rest} from staged"
     steps = con.execute("select t, shift from shift order by t desc").fetchall()
     if len(steps) <= MAX_SHIFT_CASES:
-        whens = " ".join(f"when rowid + 1 >= {int(t)} then {int(n)}" for t, n in steps)
-        return f"select rowid + 2 + case {whens} else 0 end as _line, rowid as _row, * from staged"
-    return """select s.rowid + 2 + coalesce(h.shift, 0) as _line, s.rowid as _row, s.*
-        from staged as s asof left join shift as h on s.rowid + 1 >= h.t"""
+        whens = " ".join(f"when {place} + 1 >= {int(t)} then {int(n)}" for t, n in steps)
+        line = f"{place} + 2 + case {whens} else 0 end"
+        return f"select {line} as _line, {place} as _row, {rest} from staged"
+    return f"""select s.{place} + 2 + coalesce(h.shift, 0) as _line, s.{place} as _row, s.{rest}
+        from staged as s asof left join shift as h on s.{place} + 1 >= h.t"""
 
 
-def _number_rows(con: duckdb.DuckDBPyConnection, table, source: Source) -> None:
+def _number_rows(con: duckdb.DuckDBPyConnection, table, source: Source, place: str) -> None:
     """Numbering derives (orders.line_no: row_number() over (partition by order_id order by
     _line)), filled in place where the file leaves the value empty: over the accepted rows when
     the file has the column, over every row when it has not (as the other derives)."""
@@ -163,16 +193,14 @@ def _number_rows(con: duckdb.DuckDBPyConnection, table, source: Source) -> None:
         if "over (" not in derive:
             continue
         col = quote(name)
-        accepted_only = name in source.canonical
-        among = "where _errors is null" if accepted_only else ""
-        if not con.execute(
-            f"select count(*) from staged where {col} is null {'and _errors is null' if accepted_only else ''}"
-        ).fetchone()[0]:
+        among = "where _errors is null" if name in source.canonical else ""
+        empty = f"select count(*) from staged {among or 'where true'} and {col} is null"
+        if not con.execute(empty).fetchone()[0]:
             continue
         con.execute(
             f"""update staged set {col} = cast(n.v as {table.columns[name].sql_type})
             from (select _row, {derive} as v from lines {among}) as n
-            where staged.rowid = n._row and staged.{col} is null"""
+            where staged.{place} = n._row and staged.{col} is null"""
         )
 
 

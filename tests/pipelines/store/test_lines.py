@@ -5,10 +5,13 @@ in file order and numbers them afterwards, so each accepted and rejected row kee
 import csv
 
 import duckdb
+import pytest
 
+from pipelines.contract import load
 from pipelines.staging import sources
-from pipelines.store import Store
-from pipelines.store.writer import MAX_SHIFT_CASES
+from pipelines.staging.sources import open_source
+from pipelines.store import Store, writer
+from pipelines.store.writer import MAX_SHIFT_CASES, configure, first_pass_sql, keeps_order
 
 
 def accepted(store: Store, table: str = "production_runs") -> list[tuple]:
@@ -21,11 +24,15 @@ def reject_lines(store: Store) -> list[int]:
         return [int(row["line"]) for row in csv.DictReader(f)]
 
 
-def test_a_file_scanned_in_parallel_keeps_every_row_on_its_line(tmp_path, monkeypatch):
+@pytest.mark.parametrize("plan", ["ordered insert", "rows numbered as read"])
+def test_a_file_scanned_in_parallel_keeps_every_row_on_its_line(tmp_path, monkeypatch, plan):
     # 500,000 rows (~12 MB); with lines of at most 1 MB DuckDB's read buffers are small enough
     # that the threads split the file. Run R<n> sits on line n, so every accepted row must have
-    # _line = n; every 1000th row has a negative quantity and is rejected on its line
+    # _line = n; every 1000th row has a negative quantity and is rejected on its line. Should
+    # DuckDB's plan not keep the order, the store numbers the rows as they are read instead.
     monkeypatch.setattr(sources, "MAX_LINE_CHARS", 1024 * 1024)
+    if plan == "rows numbered as read":
+        monkeypatch.setattr(writer, "keeps_order", lambda con, sql: False)
     n = 500_000
     path = tmp_path / "production_runs.csv"
     with open(path, "w") as f:
@@ -86,3 +93,18 @@ def test_the_accepted_file_holds_the_rows_columns_and_nothing_of_the_checks(tmp_
     cols = duckdb.sql(f"select * from read_parquet('{f}')").columns
     assert cols[0] == "_line" and cols[-2:] == ["note", "_batch"]
     assert not [c for c in cols if c.endswith("__raw") or c in ("_raw", "_errors")]
+
+
+@pytest.mark.parametrize("table", sorted(load().tables))
+@pytest.mark.parametrize("own_line", [False, True])
+def test_every_tables_first_pass_inserts_in_file_order_on_every_core(tmp_path, table, own_line):
+    # the fast path: DuckDB's plan for the first pass is a batch insert (row id = place in the
+    # file), for a file with every column of the contract, with or without `_source_line`
+    header = [*load().tables[table].columns, *(["_source_line"] if own_line else [])]
+    path = tmp_path / f"{table}.csv"
+    path.write_text(",".join(header) + "\n")
+    source = open_source(path, own_columns=True)
+    assert source.has_source_line == own_line
+    con = duckdb.connect()
+    configure(con, tmp_path / "spill")
+    assert keeps_order(con, first_pass_sql(source, load().tables[table]))
