@@ -95,7 +95,7 @@ def write_batch_files(
     n_dups = _find_duplicates(con, table)
     data_dir = out / source.table
     data_dir.mkdir()
-    _write_accepted(con, table, source, data_dir / "part-0.parquet", batch_id, n_dups)
+    _write_accepted(con, table, source, data_dir, batch_id, n_dups)
     _collect_rejects(con, table, source, n_dups, bool(extra_rejects))
     _write_rejects(con, out)
     stats = _stats(con, table, source, data_dir)
@@ -206,40 +206,45 @@ def _number_rows(con: duckdb.DuckDBPyConnection, table, source: Source, place: s
 
 def _find_duplicates(con: duckdb.DuckDBPyConnection, table) -> int:
     """Accepted rows whose key an earlier row (by line, then place) has: the temp table `dups`
-    (_row, _line, key_text, first_line); returns how many. Keys are grouped first, so only the
-    rows of a repeated key are ranked."""
+    (_row, _line, key_text, first_line); returns how many. As many distinct key hashes as rows
+    prove every key unique (the usual case: one count over 8-byte hashes); else the repeated
+    keys are grouped and only their rows ranked."""
     keys = ", ".join(quote(k) for k in table.key)
+    unique = con.execute(
+        f"select count(distinct hash({keys})) = count(*) from staged where _errors is null"
+    ).fetchone()[0]
     con.execute(
         f"""create temp table repeated as select {keys} from staged where _errors is null
-        group by all having count(*) > 1"""
+        {"and false" if unique else ""} group by all having count(*) > 1"""
     )
     same = " and ".join(f"l.{quote(k)} is not distinct from r.{quote(k)}" for k in table.key)
     key_text = " || ', ' || ".join(
         f"{sql_literal(k + '=')} || coalesce(cast(l.{quote(k)} as varchar), '')" for k in table.key
     )
-    has_repeats = con.execute("select count(*) from repeated").fetchone()[0] > 0
+    partition = ", ".join(f"l.{quote(k)}" for k in table.key)
     ranked = f"""select l._row, l._line, {key_text} as key_text,
                row_number() over w as rn, first(l._line) over w as first_line
         from lines as l semi join repeated as r on {same}
-        where l._errors is null
-        window w as (partition by {", ".join(f"l.{quote(k)}" for k in table.key)} order by l._line, l._row)"""
-    if not has_repeats:
-        ranked += " limit 0"
+        where l._errors is null {"and false" if unique else ""}
+        window w as (partition by {partition} order by l._line, l._row)"""
     con.execute(
-        f"create temp table dups as select _row, _line, key_text, first_line from ({ranked}) where rn > 1"
+        f"create temp table dups as select _row, _line, key_text, first_line from ({ranked}) "
+        "where rn > 1"
     )
     return con.execute("select count(*) from dups").fetchone()[0]
 
 
-def _write_accepted(con, table, source: Source, path: Path, batch_id: str, n_dups: int) -> None:
-    """Pass two: the accepted rows, but repeated keys, to Parquet in file order (parallel)."""
+def _write_accepted(con, table, source: Source, folder: Path, batch_id: str, n_dups: int) -> None:
+    """Pass two: the accepted rows, but repeated keys, to `folder`/part-0.parquet in file order,
+    on every core. (One file per thread would be a little faster, but DuckDB 2.0's per-thread
+    writer crashed the process on a full disk, where this one reports an error.)"""
     cols = ", ".join(quote(c) for c in table.columns)
     extras = "".join(f", {quote(c)}" for c in source.kept)
     not_dup = " and _row not in (select _row from dups)" if n_dups else ""
     con.execute(
         f"copy (select _line, {cols}{extras}, {sql_literal(batch_id)} as _batch from lines "
-        f"where _errors is null{not_dup}) to {_lit(path)} "
-        "(format parquet, compression zstd, compression_level 1)"
+        f"where _errors is null{not_dup}) to {_lit(folder / 'part-0.parquet')} (format parquet, "
+        "compression zstd, compression_level 1)"
     )
 
 
@@ -272,7 +277,8 @@ def _collect_rejects(con, table, source: Source, n_dups: int, has_extra: bool) -
 
 
 def _write_rejects(con: duckdb.DuckDBPyConnection, out: Path) -> None:
-    """rejects.parquet (a row per rejected row) and rejects.csv (a row per problem)."""
+    """rejects.parquet (a row per rejected row) and rejects.csv (a row per problem, by line and,
+    within a line, in the order of the checks)."""
     con.execute(
         "copy (select *, array_to_string(list_transform(_errors, lambda e: "
         "coalesce(e.column || ': ', '') || e.reason), '; ') as reject_reason "
@@ -282,8 +288,9 @@ def _write_rejects(con: duckdb.DuckDBPyConnection, out: Path) -> None:
         f"""copy (
             select _line as line, e.column as "column", {neutralised("e.value")} as value,
                    e.reason as reason
-            from (select _line, unnest(_errors) as e from rejects)
-            order by line
+            from (select _line, unnest(_errors) as e, unnest(range(len(_errors))) as i
+                  from rejects)
+            order by line, i, "column", value, reason
         ) to {_lit(out / "rejects.csv")} (header, delimiter ',')"""
     )
 
