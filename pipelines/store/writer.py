@@ -28,7 +28,6 @@ from pipelines.staging.sources import (
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 MAX_SHIFT_CASES = 64  # line shifts written as one CASE; more use an ASOF join (slower, rare)
-MEMORY_SHARE = 8  # the first pass keeps its rows in memory for a file up to 1/8 of free memory
 
 
 def _lit(path: Path) -> str:
@@ -89,10 +88,10 @@ def write_batch_files(
     spill = out / "spill"
     configure(con, spill)
     # (a DuckDB error here, an unreadable file or a full disk, is told to the user by the store)
-    _stage(con, source, table)
+    place = _stage(con, source, table)
     shifted = _find_structural(con, source)
-    con.execute(f"create temp view lines as {_lines_sql(con, source, shifted)}")
-    _number_rows(con, table, source)
+    con.execute(f"create temp view lines as {_lines_sql(con, source, shifted, place)}")
+    _number_rows(con, table, source, place)
     n_dups = _find_duplicates(con, table)
     data_dir = out / source.table
     data_dir.mkdir()
@@ -100,7 +99,7 @@ def write_batch_files(
     _collect_rejects(con, table, source, n_dups, bool(extra_rejects))
     _write_rejects(con, out)
     stats = _stats(con, table, source, data_dir)
-    con.execute("drop view lines")
+    con.execute("drop view lines; drop table staged")
     shutil.rmtree(spill, ignore_errors=True)
     return stats
 
@@ -115,62 +114,40 @@ def configure(con: duckdb.DuckDBPyConnection, spill: Path) -> None:
     con.execute(f"set temp_directory = {_lit(spill)}")
 
 
-def _stage(con: duckdb.DuckDBPyConnection, source: Source, table) -> None:
-    """Pass one: read, type and check every row, in file order, on every core, into `staged`
-    (with `_place`, the row's place among the rows read, from 0). The rows are kept in memory as
-    Arrow when the file is small enough (cheaper than a table), else in a temp table that DuckDB
-    can spill. Should DuckDB's plan not keep the file's order, the rows are numbered as they are
-    read instead (a window: one thread, slower, never wrong)."""
-    select = first_pass_sql(source, table)
-    numbered = not keeps_order(con, select)
-    if numbered:
-        select = first_pass_sql(source, table, numbered=True)
-    if not fits_in_memory(source.path):
-        con.execute(f"create temp table staged_rows as {select}")
-        place = "" if numbered else "rowid as _place, "
-        con.execute(f"create temp view staged as select {place}* from staged_rows")
-        return
-    rows = con.sql(select).to_arrow_table()
-    if not numbered:
-        import numpy as np
-        import pyarrow as pa
-
-        rows = rows.append_column("_place", pa.array(np.arange(rows.num_rows, dtype=np.int64)))
-    con.register("staged", rows)
+def _stage(con: duckdb.DuckDBPyConnection, source: Source, table) -> str:
+    """Pass one: read, type and check every row into the temp table `staged`, in file order, on
+    every core. Returns the SQL of a row's place in the file (from 0): its row id, or, should
+    DuckDB's plan not keep the file's order, a number given as the rows are read (`_k`, on one
+    thread: slower, never wrong)."""
+    sql = first_pass_sql(source, table)
+    if keeps_order(con, sql):
+        con.execute(sql)
+        return "rowid"
+    con.execute(first_pass_sql(source, table, numbered=True))
+    return "_k"
 
 
 def first_pass_sql(source: Source, table, numbered: bool = False) -> str:
-    """The staging query over the CSV, streaming. A `_source_line` column becomes `_line`; else
-    the rows carry no line yet. `numbered`: each row also carries `_place`, its place as read
-    (a window: one thread)."""
+    """The SQL creating `staged`: the staging query over the CSV, streaming. A `_source_line`
+    column becomes `_line`; else the rows carry no line yet. `numbered`: each row also carries
+    `_k`, its place as read (a window: one thread)."""
     read = read_csv_sql(source)
     carry: tuple[str, ...] = ()
     if source.has_source_line:
         read = f"(select try_cast({quote(SOURCE_LINE)} as bigint) as _line, * from {read})"
         carry = ("_line",)
     if numbered:
-        read = f"(select row_number() over () - 1 as _place, * from {read})"
-        carry = (*carry, "_place")
-    return staging_sql(table, read, source.canonical, source.kept, key_check=False, carry=carry)
+        read = f"(select row_number() over () - 1 as _k, * from {read})"
+        carry = (*carry, "_k")
+    sql = staging_sql(table, read, source.canonical, source.kept, key_check=False, carry=carry)
+    return f"create temp table staged as {sql}"
 
 
-def keeps_order(con: duckdb.DuckDBPyConnection, select_sql: str) -> bool:
-    """True when DuckDB keeps the order the rows of `select_sql` are read in, however many
-    threads read them (its plan for storing them is a batch insert)."""
-    plan = con.execute(f"explain (format json) create temp table t as {select_sql}").fetchall()
-    return json.loads(plan[0][1])[0]["name"] == "BATCH_CREATE_TABLE_AS"
-
-
-def fits_in_memory(path: Path) -> bool:
-    """True when the file is at most 1/MEMORY_SHARE of the memory available: its typed rows
-    (about 2-3 times its size) can then stay in memory."""
-    try:
-        with open("/proc/meminfo") as f:
-            info = dict(line.split(":", 1) for line in f)
-        available = int(info["MemAvailable"].split()[0]) * 1024
-    except (OSError, KeyError, ValueError):
-        return False
-    return path.stat().st_size * MEMORY_SHARE <= available
+def keeps_order(con: duckdb.DuckDBPyConnection, create_table_sql: str) -> bool:
+    """True when DuckDB would insert the rows of `create_table_sql` in the order they are read
+    (a batch insert: row ids follow the source's order, however many threads read it)."""
+    plan = con.execute(f"explain (format json) {create_table_sql}").fetchall()[0][1]
+    return json.loads(plan)[0]["name"] == "BATCH_CREATE_TABLE_AS"
 
 
 def _find_structural(con: duckdb.DuckDBPyConnection, source: Source) -> bool:
@@ -188,31 +165,30 @@ def _find_structural(con: duckdb.DuckDBPyConnection, source: Source) -> bool:
     return True
 
 
-def _lines_sql(con: duckdb.DuckDBPyConnection, source: Source, shifted: bool) -> str:
-    """`staged` with each row's `_line` (the header is line 1) and `_row`, its place (from 0).
+def _lines_sql(con: duckdb.DuckDBPyConnection, source: Source, shifted: bool, place: str) -> str:
+    """`staged` with each row's `_line` (the header is line 1) and `_row`, its `place` (from 0).
     The k-th row read (k = _row + 1) sits on line k + 1 plus one per unsplittable line before
     it (sources.shift_sql)."""
+    own = ["_k"] if place == "_k" else []
     if source.has_source_line:
-        return (
-            "select coalesce(_line, _place + 2) as _line, _place as _row, "
-            "* exclude (_line, _place) from staged"
-        )
-    rest = "* exclude (_place)"
+        rest = f"* exclude ({', '.join(['_line', *own])})"
+        return f"select coalesce(_line, {place} + 2) as _line, {place} as _row, {rest} from staged"
+    rest = f"* exclude ({', '.join(own)})" if own else "*"
     if not shifted:
-        return f"select _place + 2 as _line, _place as _row, {rest} from staged"
+        return f"select {place} + 2 as _line, {place} as _row, {rest} from staged"
     steps = con.execute("select t, shift from shift order by t desc").fetchall()
     if len(steps) <= MAX_SHIFT_CASES:
-        whens = " ".join(f"when _place + 1 >= {int(t)} then {int(n)}" for t, n in steps)
-        return f"select _place + 2 + case {whens} else 0 end as _line, _place as _row, {rest} from staged"
-    return f"""select s._place + 2 + coalesce(h.shift, 0) as _line, s._place as _row, s.{rest}
-        from staged as s asof left join shift as h on s._place + 1 >= h.t"""
+        whens = " ".join(f"when {place} + 1 >= {int(t)} then {int(n)}" for t, n in steps)
+        line = f"{place} + 2 + case {whens} else 0 end"
+        return f"select {line} as _line, {place} as _row, {rest} from staged"
+    return f"""select s.{place} + 2 + coalesce(h.shift, 0) as _line, s.{place} as _row, s.{rest}
+        from staged as s asof left join shift as h on s.{place} + 1 >= h.t"""
 
 
-def _number_rows(con: duckdb.DuckDBPyConnection, table, source: Source) -> None:
+def _number_rows(con: duckdb.DuckDBPyConnection, table, source: Source, place: str) -> None:
     """Numbering derives (orders.line_no: row_number() over (partition by order_id order by
-    _line)) where the file leaves the value empty: over the accepted rows when the file has the
-    column, over every row when it has not (as the other derives). `staged` then becomes a temp
-    table with the numbers filled in (rare: the file's own numbers are the usual case)."""
+    _line)), filled in place where the file leaves the value empty: over the accepted rows when
+    the file has the column, over every row when it has not (as the other derives)."""
     for name, derive in table.derive.items():
         if "over (" not in derive:
             continue
@@ -222,13 +198,10 @@ def _number_rows(con: duckdb.DuckDBPyConnection, table, source: Source) -> None:
         if not con.execute(empty).fetchone()[0]:
             continue
         con.execute(
-            f"""create or replace temp table staged_numbered as
-            select s.* replace (coalesce(s.{col}, cast(n.v as {table.columns[name].sql_type}))
-                                as {col})
-            from staged as s left join (select _row, {derive} as v from lines {among}) as n
-            on s._place = n._row"""
+            f"""update staged set {col} = cast(n.v as {table.columns[name].sql_type})
+            from (select _row, {derive} as v from lines {among}) as n
+            where staged.{place} = n._row and staged.{col} is null"""
         )
-        con.execute("create or replace temp view staged as select * from staged_numbered")
 
 
 def _find_duplicates(con: duckdb.DuckDBPyConnection, table) -> int:
