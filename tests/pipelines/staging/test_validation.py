@@ -206,3 +206,28 @@ def test_an_empty_file_is_refused(tmp_path):
     (tmp_path / "orders.csv").write_text("")
     with pytest.raises(InputError, match="empty"):
         open_source(tmp_path / "orders.csv")
+
+
+def test_values_are_read_trimmed_and_a_blank_only_value_is_missing(tmp_path):
+    # R1: spaces and no-break spaces (U+00A0) around values are no part of them; R2: a quantity
+    # of spaces only is missing (required), not "not a number"; R3: a padded date is a date
+    nbsp = "\u00a0"
+    folder = write_csvs(
+        tmp_path,
+        production_runs=f"""
+        run_id,plant,line,start_time,produced_qty
+        R1, P1 ,{nbsp}L1{nbsp},2026-03-01, 10
+        R2,P1,L1,2026-03-01,"   "
+        R3,P1,L1, 2026-03-02 ,5
+    """,
+    )
+    accepted, problems, _ = staged(folder, "production_runs")
+    assert accepted == [2, 4]
+    assert problems == [(3, "produced_qty", None, "required value is missing")]
+    con = duckdb.connect()
+    stage(open_source(folder / "production_runs.csv"), con, "s")
+    rows = con.execute(
+        "select plant, line, start_time::date::varchar, produced_qty from s "
+        "where _errors is null order by _line"
+    ).fetchall()
+    assert rows == [("P1", "L1", "2026-03-01", 10), ("P1", "L1", "2026-03-02", 5)]
