@@ -58,7 +58,7 @@ test: dev-venv chromium lint
 
 # benchmarks run on generated large data, outside the test suite: see docs/benchmarks.md
 bench: dev-venv
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(if $(HUGE),--huge)
 
 sample: venv
 	$(BIN)/python sample_data/generate.py

@@ -1,17 +1,20 @@
 """Andon benchmarks on the large generated data set (`make bench`); writes docs/benchmarks.md.
 
-    .venv/bin/python benchmarks/run.py [--data DIR] [--store DIR] [--out FILE]
+    .venv/bin/python benchmarks/run.py [--data DIR] [--store DIR] [--out FILE] [--huge]
 
 All in one run, on the same files:
-  a. ingest: `Store.ingest` (validation included) of production_runs.csv and orders.csv, against a
-     plain `pandas.read_csv` of the same file (target: ingest at least 2x as fast);
+  a. ingest: `Store.ingest` (validation included) of production_runs.csv and orders.csv, against
+     DuckDB's typed CSV → Parquet COPY of the same file (target: at most 1.5x its time), and a
+     plain `pandas.read_csv` for reference;
   b. the full KPI set in DuckDB through `Engine.kpis(..., with_previous=True)` for one plant and the
-     last 90 days: cold build, cold query, warm median and p95 (target: warm median <= 250 ms);
+     last 90 days: cold build, cold query, warm median and p95 (target: warm median <= 20 ms);
   c. the same KPIs in plain pandas (benchmarks/pandas_kpis.py) from DataFrames loaded once
-     (target: DuckDB warm at least 10x faster);
+     (target: DuckDB warm at least 30x faster);
   d. a cross-check that both give the same value, numerator and denominator (rel 1e-6);
   e. the peak RSS of the process after the DuckDB part;
-  f. an analyst's 50 MB export through the upload path (read, map, convert, validate).
+  f. an analyst's 50 MB export through the upload path (read, map, convert, validate);
+  g. growth (benchmarks/growth.py): the same measures at 1 M and 10 M runs (50 M with --huge), each
+     in its own process, with the incremental refresh, a restart and pandas and polars peers.
 The data folder is generated with `sample_data/generate.py --scale` when it lacks the CSVs.
 """
 
@@ -43,6 +46,9 @@ import duckdb  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from benchmarks.growth import markdown as growth_markdown  # noqa: E402
+from benchmarks.growth import run_sizes  # noqa: E402
+from benchmarks.ingest_speed import copy_baseline  # noqa: E402
 from benchmarks.pandas_kpis import compute_kpis, load_csvs  # noqa: E402
 from pipelines import Engine, KpiQuery  # noqa: E402
 from pipelines.contract import load  # noqa: E402
@@ -59,9 +65,9 @@ TABLES = [
 ]
 COMPARED = ["production_runs", "orders"]  # ingest vs pandas.read_csv
 
-TARGET_INGEST_RATIO = 2.0
-TARGET_WARM_MS = 250.0
-TARGET_SPEEDUP = 10.0
+TARGET_INGEST_RATIO = 1.5  # ingest time ÷ DuckDB's typed CSV → Parquet COPY of the same file
+TARGET_WARM_MS = 20.0
+TARGET_SPEEDUP = 30.0
 REL_TOL = 1e-6
 DASHBOARD_HEADING = "## Dashboard"
 
@@ -121,10 +127,12 @@ class IngestFigure:
     ingest_s: float
     pandas_s: float | None = None
     rejected: int = 0
+    copy_s: float | None = None  # DuckDB's typed CSV → Parquet COPY of the same file
 
     @property
     def ratio(self) -> float | None:
-        return self.pandas_s / self.ingest_s if self.pandas_s else None
+        """Ingest time over the COPY's: how far from the machine's own CSV → Parquet speed."""
+        return self.ingest_s / self.copy_s if self.copy_s else None
 
 
 @dataclass
@@ -211,6 +219,9 @@ def run_ingest(res: Results, data: Path, store_dir: Path) -> None:
         r, secs = timed(store.ingest, path)
         mb = path.stat().st_size / 1e6
         res.ingest[t] = IngestFigure(t, r.rows_read, mb, secs, rejected=r.rows_rejected)
+        if t in COMPARED:
+            with tempfile.TemporaryDirectory(prefix="andon-copy-") as tmp:
+                res.ingest[t].copy_s = copy_baseline(path, t, Path(tmp) / "copy.parquet")
         log(
             f"ingest {t}: {r.rows_read:,} rows ({mb:,.0f} MB) in {secs:.2f} s "
             f"({r.rows_read / secs / 1e6:.2f} M rows/s, {mb / secs:.0f} MB/s), "
@@ -229,7 +240,7 @@ def run_pandas_read_csv(res: Results, data: Path) -> None:
         log(
             f"pandas.read_csv {t}: {len(df):,} rows in {secs:.2f} s "
             f"({len(df) / secs / 1e6:.2f} M rows/s, {fig.mb / secs:.0f} MB/s); "
-            f"ingest is {fig.ratio:.2f}x as fast"
+            f"ingest took {fig.ingest_s / secs:.2f}x its time"
         )
         del df
         gc.collect()
@@ -543,8 +554,12 @@ def render(res: Results) -> str:
                 f"{f.rows / secs / 1e6:.2f} M rows/s · {f.mb / secs:.0f} MB/s | | |"
             )
         lines.append(
-            f"| **Ingest speed vs pandas.read_csv, {t}** | **{f.ratio:.2f}×** | "
-            f"≥ {TARGET_INGEST_RATIO:g}× | {mark(f.ratio >= TARGET_INGEST_RATIO)} |"
+            f"| DuckDB typed CSV → Parquet `COPY` of {t}.csv (no validation, no line numbers) | "
+            f"{f.copy_s:.1f} s · {f.mb / f.copy_s:.0f} MB/s | | |"
+        )
+        lines.append(
+            f"| **Ingest time ÷ COPY time, {t}** | **{f.ratio:.2f}×** | "
+            f"≤ {TARGET_INGEST_RATIO:g}× | {mark(f.ratio <= TARGET_INGEST_RATIO)} |"
         )
     others = [f for t, f in res.ingest.items() if t not in COMPARED]
     if others:
@@ -650,7 +665,9 @@ def render(res: Results) -> str:
         "- **Ingest** is `Store(store).ingest(path)` into a fresh store: the SHA-256 of the file, "
         "the CSV read, typing and every validation rule of the contract, the rejects files and "
         "the zstd Parquet batch. **pandas.read_csv** is `pandas.read_csv(path)` with its defaults "
-        "(no validation, nothing written). Ratio = pandas time / ingest time.",
+        "(no validation, nothing written). **COPY** is DuckDB's `COPY (SELECT <typed columns> FROM "
+        "read_csv(...)) TO 'x.parquet'` of the same file (benchmarks/ingest_speed.py): the "
+        "machine's own CSV → Parquet speed. Ratio = ingest time / COPY time.",
         "- **DuckDB**: `Engine.from_store(store)` reads the batches and materialises the marts "
         "(the cold build). Then `engine.kpis(KpiQuery(filters={plant}, start, end), "
         "with_previous=True)` for every registry KPI: the first call is the cold query, the next "
@@ -671,6 +688,22 @@ def render(res: Results) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def growth_section(data: Path, huge: bool) -> str:
+    """## Growth: every size measured in its own process (benchmarks/growth.py)."""
+    log("growth: 1 M and 10 M runs" + (" and 50 M" if huge else "") + ", each in its own process")
+    text = growth_markdown(run_sizes(data, huge))
+    command = ".venv/bin/python benchmarks/growth.py" + (" --huge" if huge else "")
+    return (
+        "## Growth\n\n"
+        f"`{command}` (also run by `make bench`): the same measures at each size, each size in a "
+        "process of its own, slices of the scale data set (50 M: the 10 M set tiled five times "
+        "with distinct keys). *growth k*: time ∝ rows^k between the smallest and the largest "
+        "size (1 = linear). The refresh rows are the persisted marts' incremental refresh "
+        "(pipelines/marts/refresh.py); the restart row opens the persisted marts and answers the "
+        "full KPI set.\n\n" + text
+    )
 
 
 def write_report(out: Path, text: str) -> None:
@@ -698,6 +731,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=int, default=90, help="length of the period (default 90)")
     ap.add_argument("--warm-runs", type=int, default=20)
     ap.add_argument("--pandas-runs", type=int, default=5)
+    ap.add_argument("--huge", action="store_true", help="growth also at 50 M runs (outside CI)")
     args = ap.parse_args(argv)
     if args.warm_runs < 10 or args.pandas_runs < 3:
         ap.error("use at least 10 warm runs and 3 pandas runs")
@@ -719,14 +753,15 @@ def main(argv: list[str] | None = None) -> int:
     pand = run_pandas(res, args.data, args)
     cross_check(res, duck, pand)
     res.load_avg.append(os.getloadavg())
+    growth = growth_section(args.data, args.huge)
     res.total_s = time.perf_counter() - t_start
-    write_report(args.out, render(res))
+    write_report(args.out, render(res) + "\n\n" + growth)
     log(f"wrote {args.out} ({res.total_s / 60:.1f} min)")
 
     failed = []
     for t in COMPARED:
-        if res.ingest[t].ratio < TARGET_INGEST_RATIO:
-            failed.append(f"ingest {t} {res.ingest[t].ratio:.2f}x < {TARGET_INGEST_RATIO:g}x")
+        if res.ingest[t].ratio > TARGET_INGEST_RATIO:
+            failed.append(f"ingest {t} {res.ingest[t].ratio:.2f}x > {TARGET_INGEST_RATIO:g}x COPY")
     if res.warm_median_ms > TARGET_WARM_MS:
         failed.append(f"warm {res.warm_median_ms:.0f} ms > {TARGET_WARM_MS:g} ms")
     if res.speedup < TARGET_SPEEDUP:
