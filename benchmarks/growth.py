@@ -88,7 +88,9 @@ def measure_one(data: Path) -> dict:
     work = Path(tempfile.mkdtemp(prefix="andon-growth-"))
     res: dict = {"rows": count_rows(data / "production_runs.csv")}
     runs = data / "production_runs.csv"
-    res["copy_s"] = copy_baseline(runs, "production_runs", work / "copy.parquet")
+    t = time.perf_counter()
+    copy_baseline(runs, "production_runs", work / "copy.parquet")
+    res["copy_s"] = time.perf_counter() - t
     store = Store(work / "store")
     t = time.perf_counter()
     store.ingest(runs)
@@ -194,6 +196,12 @@ ROWS = [  # (label, key, unit)
 ]
 
 
+def _cell(value, unit: str) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f} MB" if unit == "MB" else f"{value:,.2f} {unit}"
+
+
 def exponent(a: dict, b: dict, key: str) -> str:
     """k in time ∝ rows^k between two sizes."""
     if not a.get(key) or not b.get(key) or a["rows"] == b["rows"]:
@@ -208,7 +216,7 @@ def markdown(results: list[dict]) -> str:
         "|---|" + "---:|" * (len(sizes) + 1),
     ]
     for label, key, unit in ROWS:
-        cells = [f"{r[key]:,.2f} {unit}" if unit != "MB" else f"{r[key]:,.0f} MB" for r in results]
+        cells = [_cell(r.get(key), unit) for r in results]
         lines.append(
             f"| {label} | " + " | ".join(cells) + f" | {exponent(results[0], results[-1], key)} |"
         )
