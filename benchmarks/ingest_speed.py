@@ -57,10 +57,12 @@ class Timing:
 
     @property
     def ratio(self) -> float:
+        """Wall seconds of the ingest per second of the baseline COPY."""
         return self.ingest_s / self.copy_s
 
     @property
     def cpu_ratio(self) -> float:
+        """CPU seconds of the ingest per CPU second of the baseline COPY."""
         return self.ingest_cpu / self.copy_cpu
 
 
@@ -155,6 +157,7 @@ def measure(path: Path, table: str, work: Path, repeat: int) -> Timing:
 
 
 def markdown(timings: list[Timing]) -> str:
+    """The timings as a markdown table."""
     lines = [
         "| table | rows | MB | COPY s | COPY MB/s | ingest s | ingest MB/s | ingest / COPY "
         "| CPU s COPY / ingest | CPU ingest / COPY |",
@@ -170,6 +173,7 @@ def markdown(timings: list[Timing]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Measure each file and slice, print the lines as they come and the table at the end."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path("/tmp/andon-scale"), metavar="DIR")
     ap.add_argument("--rows", type=int, default=None, help="only a slice of the first N rows")

@@ -199,6 +199,13 @@ def _row_checks(table: Table) -> list[Check]:
     return checks
 
 
+def _errors_sql(table: Table, present: list[str]) -> str:
+    """The list of a row's problems (computed only for the rows with any)."""
+    checks = _column_checks(table, present) + _row_checks(table)
+    errors = ", ".join(f"case when coalesce({c}, false) then {e} end" for c, _, e in checks)
+    return f"list_filter([{errors}], lambda e: e is not null)"
+
+
 def has_error_sql(table: Table, present: list[str]) -> str:
     """True when a row breaks a check. Per row only the cheap conditions run (bounds folded);
     the exact ones only on the rows where a cheap one is true (a blank-only value, an error)."""
@@ -316,8 +323,6 @@ def staging_sql(
     extras = "".join(f", {quote(c)}" for c in extra)
     given = "".join(f", {quote(n + '__in')}" for n in table.columns if n in present)
     pre = "".join(f", {quote(n)} as {quote(n + '__pre')}" for n in table.columns if n in present)
-    checks = _column_checks(table, present) + _row_checks(table)
-    row_errors = ", ".join(f"case when coalesce({c}, false) then {e} end" for c, _, e in checks)
     canonical = ", ".join(quote(n) for n in table.columns)
     # a rejected row keeps its values as written (the typed ones may be NULL where a cast failed)
     rejected = "_has_error or _key_rank > 1" if key_check else "_has_error"
@@ -349,7 +354,7 @@ checked as (
         {ln}{canonical}{extras},
         case when {rejected} then [{raw_list}]::varchar[] end as _raw,
         case
-            when _has_error then list_filter([{row_errors}], lambda e: e is not null)
+            when _has_error then {_errors_sql(table, present)}
             {dup_case}
         end as _errors
     from {"keyed" if key_check else "checked"}
