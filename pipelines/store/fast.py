@@ -43,6 +43,7 @@ class Piece:
     fifo: Path
     rows: int | None = None
     failed: bool = False
+    keys: tuple | None = None  # (own keys unique and all present, lowest and highest first key)
 
 
 def eligible(source: Source, threads: int, extra_rejects) -> bool:
@@ -65,7 +66,7 @@ def write(source: Source, table, folder: Path, batch_id: str, work: Path, thread
         _run(source, table, folder, batch_id, header, pieces, work)
         if any(p.failed or (p.lines is not None and p.rows != p.lines) for p in pieces):
             raise NotClean
-        _check_keys(source, table, folder)
+        _check_keys(source, table, folder, pieces)
     except NotClean:
         for f in folder.glob("*"):
             f.unlink()
@@ -119,9 +120,11 @@ def _run(source, table, folder, batch_id, header, pieces, work) -> None:
     try:
         feeders, readers = [], []
         for i, (piece, con) in enumerate(zip(pieces, cons, strict=True)):
-            sql = _piece_sql(source, table, piece, folder / f"part-{i}.parquet", batch_id)
+            part = folder / f"part-{i}.parquet"
+            sql = _piece_sql(source, table, piece, part, batch_id)
+            keys = _keys_sql(source, table, part)
             feeders.append(threading.Thread(target=_feed, args=(piece, header, source.path)))
-            readers.append(threading.Thread(target=_read, args=(piece, con, sql, cons)))
+            readers.append(threading.Thread(target=_read, args=(piece, con, sql, keys, cons)))
         for job in feeders + readers:
             job.start()
         for job in readers:
@@ -165,9 +168,11 @@ def _piece_sql(source: Source, table, piece: Piece, path: Path, batch_id: str) -
     )
 
 
-def _read(piece: Piece, con, sql: str, cons) -> None:
+def _read(piece: Piece, con, sql: str, keys_sql: str, cons) -> None:
+    """Run a piece's COPY, then sum up its keys (each piece at once, on its own thread)."""
     try:
         piece.rows = con.execute(sql).fetchone()[0]
+        piece.keys = con.execute(keys_sql).fetchone()
     except Exception:  # any failure sends the file the general way
         piece.failed = True
         for other in cons:
@@ -204,20 +209,53 @@ def _touch(fifo: Path) -> None:
         os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
 
 
-def _check_keys(source: Source, table, folder: Path) -> None:
-    """NotClean when a key repeats (the first occurrence must win: the general way ranks them)
-    or a number is to be derived across rows."""
-    checks = [f"count(distinct hash({', '.join(quote(k) for k in table.key)})) = count(*)"]
+def _keys_sql(source: Source, table, part: Path) -> str:
+    """A piece's keys summed up: (its own keys unique, every key and number to derive present,
+    lowest first key, highest first key); a number to derive absent from the file: NotClean."""
+    keys = [quote(k) for k in table.key]
+    present = [f"count({k}) = count(*)" for k in keys]
     for name, derive in table.derive.items():
         if "over (" in derive:
             if name not in source.canonical:
                 raise NotClean
-            checks.append(f"count(*) = count({quote(name)})")
+            present.append(f"count({quote(name)}) = count(*)")
+    return (
+        f"select count(distinct hash({', '.join(keys)})) = count(*) and {' and '.join(present)}, "
+        f"min({keys[0]}), max({keys[0]}) from read_parquet({sql_literal(str(part))})"
+    )
+
+
+def _check_keys(source: Source, table, folder: Path, pieces: list[Piece]) -> None:
+    """NotClean when a key repeats (the first occurrence must win: the general way ranks them)
+    or a number is to be derived across rows. Each piece checked its own keys; pieces whose
+    first keys lie in ranges apart share none; where ranges only touch, the rows of the shared
+    value are compared; where they overlap more, every key is."""
+    if not all(p.keys[0] for p in pieces):
+        raise NotClean
+    spans = sorted((p.keys[1], p.keys[2], i) for i, p in enumerate(pieces) if p.rows)
+    shared = set()
+    for (_, hi, _), (lo, _, _) in zip(spans, spans[1:], strict=False):
+        if hi > lo:
+            return _check_all_keys(table, folder)
+        if hi == lo:
+            shared.add(hi)
+    for value in shared:
+        parts = [i for lo, hi, i in spans if lo <= value <= hi]
+        _check_all_keys(table, folder, parts, value)
+
+
+def _check_all_keys(table, folder: Path, parts: list[int] | None = None, first=None) -> None:
+    """NotClean when a key repeats among the rows of `parts` (all) whose first key is `first`."""
+    keys = ", ".join(quote(k) for k in table.key)
+    files = (
+        [str(folder / f"part-{i}.parquet") for i in parts] if parts else [str(folder / "*.parquet")]
+    )
+    where = f"where {quote(table.key[0])} = $first" if parts else ""
     con = duckdb.connect()
     try:
-        files = sql_literal(str(folder / "*.parquet"))
-        sql = f"select {' and '.join(checks)} from read_parquet({files})"
-        if not con.execute(sql).fetchone()[0]:
+        sql = f"select count(distinct hash({keys})) = count(*) from read_parquet($files) {where}"
+        params = {"files": files, **({"first": first} if parts else {})}
+        if not con.execute(sql, params).fetchone()[0]:
             raise NotClean
     finally:
         con.close()

@@ -87,3 +87,21 @@ def test_the_fast_way_and_the_general_way_write_the_same_batch(tmp_path, monkeyp
         keys = ("rows_read", "rows_accepted", "rows_rejected", "columns_with_values")
         batches[way] = (accepted, rejects, {k: batch.manifest[k] for k in keys})
     assert batches["fast"] == batches["general"]
+
+
+def orders_spanning_the_cut(tmp_path, repeat: bool):
+    # O20's 60 lines span the middle of the file, where two pieces meet: their first keys touch
+    lines = [f"O1{i},{n},C,2026-03-01,1" for i in range(10) for n in (1, 2, 3)]
+    lines += [f"O20,{n},C,2026-03-01,1" for n in range(1, 61)]
+    lines += ["O20,1,C,2026-03-02,9"] if repeat else []  # O20 line 1 again, in the second piece
+    lines += [f"O3{i},{n},C,2026-03-01,1" for i in range(10) for n in (1, 2, 3)]
+    path = tmp_path / "orders.csv"
+    path.write_text("order_id,line_no,customer,promised_date,qty_ordered\n" + "\n".join(lines))
+    return path
+
+
+def test_pieces_meeting_inside_one_order_are_compared_on_it(tmp_path):
+    folder = write_fast(tmp_path, orders_spanning_the_cut(tmp_path, repeat=False), pieces=2)
+    assert len(list(folder.glob("*.parquet"))) == 2
+    with pytest.raises(fast.NotClean):
+        write_fast(tmp_path / "again", orders_spanning_the_cut(tmp_path, repeat=True), pieces=2)
