@@ -96,8 +96,9 @@ def write_batch_files(
     if fast.eligible(source, threads, extra_rejects):
         try:
             fast.write(source, table, data_dir, batch_id, out, threads)
-        except fast.NotClean:
-            pass  # the general way, below
+        except Exception:  # not clean, or the fast way failed (no pipes here…): the general way
+            for f in data_dir.glob("*"):
+                f.unlink()
         else:
             _no_rejects(con, table, source)
             _write_rejects(con, out)

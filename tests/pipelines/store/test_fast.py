@@ -105,3 +105,14 @@ def test_pieces_meeting_inside_one_order_are_compared_on_it(tmp_path):
     assert len(list(folder.glob("*.parquet"))) == 2
     with pytest.raises(fast.NotClean):
         write_fast(tmp_path / "again", orders_spanning_the_cut(tmp_path, repeat=True), pieces=2)
+
+
+def test_a_fast_way_that_fails_leaves_the_general_way_to_write_the_batch(tmp_path, monkeypatch):
+    # e.g. a file system without pipes: the batch is written all the same
+    def no_pipes(path):
+        raise OSError("no pipes here")
+
+    monkeypatch.setattr(fast, "MIN_BYTES", 0)
+    monkeypatch.setattr(fast.os, "mkfifo", no_pipes)
+    r = Store(tmp_path / "s").ingest(runs(tmp_path / "production_runs.csv", clean_rows(30)))
+    assert (r.rows_read, r.rows_accepted, r.rows_rejected) == (30, 30, 0)
