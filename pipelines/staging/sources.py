@@ -178,17 +178,22 @@ STRUCTURAL_REASONS = {
 }
 
 
-def read_csv_sql(source: Source) -> str:
+def read_csv_sql(source: Source, keep_rejects: bool = True) -> str:
     """DuckDB's read of a canonical CSV: all VARCHAR, a pinned dialect and no sniffing (a broken
     first row cannot stop the read), and the rows it cannot split kept in the temp tables
-    andon_reject_errors / andon_reject_scans (see structural_sql)."""
+    andon_reject_errors / andon_reject_scans (see structural_sql); without `keep_rejects`, the
+    first such row stops the read with an error instead."""
     columns = ", ".join(f"{sql_literal(h)}: 'VARCHAR'" for h in source.header)
+    rejects = (
+        ", store_rejects = true, rejects_table = 'andon_reject_errors', "
+        "rejects_scan = 'andon_reject_scans', rejects_limit = 0"
+        if keep_rejects
+        else ""
+    )
     return (
         f"read_csv({sql_literal(str(source.path))}, header = true, auto_detect = false, "
         f"columns = {{{columns}}}, delim = ',', quote = '\"', escape = '\"', "
-        f"compression = 'none', strict_mode = true, max_line_size = {MAX_LINE_CHARS}, "
-        f"store_rejects = true, rejects_table = 'andon_reject_errors', "
-        f"rejects_scan = 'andon_reject_scans', rejects_limit = 0)"
+        f"compression = 'none', strict_mode = true, max_line_size = {MAX_LINE_CHARS}{rejects})"
     )
 
 
