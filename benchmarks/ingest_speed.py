@@ -21,7 +21,6 @@ import os
 import platform
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -77,24 +76,6 @@ def timed(fn, *args):
     w0, c0 = time.perf_counter(), cpu_seconds()
     out = fn(*args)
     return time.perf_counter() - w0, cpu_seconds() - c0, out
-
-
-def ensure_data(folder: Path) -> None:
-    """Generate the scale data into folder unless its production_runs.csv and orders.csv exist."""
-    if all((folder / f"{t}.csv").is_file() for t in TABLES):
-        return
-    print(f"generating the scale data into {folder} (sample_data/generate.py --scale) …")
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "sample_data" / "generate.py"),
-            "--scale",
-            "--out",
-            str(folder),
-        ],
-        check=True,
-        cwd=ROOT,
-    )
 
 
 def write_slice(src: Path, dst: Path, rows: int) -> int:
@@ -179,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, default=None, help="only a slice of the first N rows")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each, the fastest kept")
     args = ap.parse_args(argv)
+    from benchmarks.run import ensure_data  # run.py imports this module: import it late
+
     ensure_data(args.data)
     sizes = [args.rows] if args.rows else [None, SLICE_ROWS]
     timings = []

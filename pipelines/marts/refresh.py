@@ -34,6 +34,11 @@ def derived_tables(fact: Fact) -> list[MartTable]:
     return mart_tables(fact)
 
 
+def dim_reads() -> set[str]:
+    """The staging tables dim_product is computed from (read from its SQL, not restated)."""
+    return {m for m in re.findall(r"\bstg_(\w+)", sql_file("dim_product")) if m in load().tables}
+
+
 def reads(fact: Fact) -> set[str]:
     """The staging tables (and dim_product) the fact's rows are computed from."""
     text = sql_file(fact.rows)
@@ -217,7 +222,7 @@ def _change(con, table: str, apply) -> None:
     """Apply one change of stg_<table> (its keys already in `_keys`) and recompute what it
     touches: the units each fact places the keys' rows in, before and after."""
     before = units_of(con, table)
-    feeds_dim = table == "production_runs"
+    feeds_dim = table in dim_reads()
     products = _products(con, table) if feeds_dim else set()
     apply()
     units = units_of(con, table)
