@@ -286,8 +286,9 @@ class Engine:
         for fact in reg.facts.values():
             # the data's "now" is the latest date on which something happened (plans do not count)
             for col in dict.fromkeys([*fact.event_dates, *fact.dates]):
+                rel = fact.relation if not fact.mart or col in fact.grain else fact.rows
                 lo, hi = con.execute(
-                    f"select min({quote(col)}), max({quote(col)}) from {quote(fact.relation)}"
+                    f"select min({quote(col)}), max({quote(col)}) from {quote(rel)}"
                 ).fetchone()
                 if lo is not None:
                     lows.append(lo)

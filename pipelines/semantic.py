@@ -61,24 +61,39 @@ def _replace_calls(sql: str, replace) -> str:
     return "".join(out + [sql[pos:]])
 
 
+def _distinct_column(call: Call) -> str | None:
+    """The column of count(distinct <column>), else None."""
+    m = re.fullmatch(r"distinct\s+([a-z_][a-z0-9_]*)", call.arg, re.IGNORECASE)
+    return m.group(1) if call.fn == "count" and m else None
+
+
 def summed_columns(sql: str) -> list[str]:
-    """The columns an aggregate over a mart sums: every call must be sum(<column>) or count(*)."""
+    """The columns an aggregate over a mart sums: every call must be sum(<column>), count(*) or
+    count(distinct <column of the mart's grain>) (a date: the days with rows)."""
     cols = []
     for call in aggregate_calls(sql):
-        if call.fn == "count" and call.arg == "*":
+        if (call.fn == "count" and call.arg == "*") or _distinct_column(call):
             continue
         if call.fn != "sum" or not _IDENT.fullmatch(call.arg):
-            raise ValueError(f"over a mart, only sum(<column>) and count(*) are allowed: {sql!r}")
+            raise ValueError(
+                "over a mart, only sum(<column>), count(*) and count(distinct <column>) are "
+                f"allowed: {sql!r}"
+            )
         cols.append(call.arg)
     return cols
 
 
-def over_mart(sql: str, flag: str) -> str:
-    """An aggregate over a fact's rows of `flag`, rewritten over its mart's pre-summed columns."""
+def over_mart(sql: str, flag: Flag) -> str:
+    """An aggregate over a fact's rows of `flag`, rewritten over its mart's pre-summed columns
+    (the flag's `as_of` part applied to the mart's rows, whose grain keeps the dates it reads)."""
 
     def replace(call: Call) -> str:
+        if col := _distinct_column(call):
+            rows = f"{quote(measure(flag.name, ROWS))} > 0"
+            cond = f"{rows} and ({flag.as_of})" if flag.as_of else rows
+            return filtered("count", f"distinct {quote(col)}", cond)
         name = ROWS if call.arg == "*" else call.arg
-        return f"sum({quote(measure(flag, name))})"
+        return filtered("sum", quote(measure(flag.name, name)), flag.as_of or "true")
 
     return _replace_calls(sql, replace)
 
@@ -110,14 +125,14 @@ def side_sql(part: Part) -> str:
     """A KPI side's aggregate over its fact's relation (the mart, or the rows)."""
     fact = load().facts[part.fact]
     if fact.mart:
-        return over_mart(part.sql, part.flag)
+        return over_mart(part.sql, fact.flags[part.flag])
     return over_rows(part.sql, fact.flags[part.flag].sql)
 
 
 def rows_sql(fact: Fact, flag: Flag) -> str:
     """How many of the fact's rows in scope satisfy a flag."""
     if fact.mart:
-        return f"sum({quote(measure(flag.name, ROWS))})"
+        return over_mart("count(*)", flag)
     return filtered("count", "*", flag.sql)
 
 
@@ -179,7 +194,7 @@ def expand(sql: str, filters) -> str:
             return flag_sql(fact, path[1])
         aggregate = "count(*)" if kind == "count" else f"sum({path[2]})"
         if fact.mart:
-            return over_mart(aggregate, path[1])
+            return over_mart(aggregate, fact.flags[path[1]])
         return over_rows(aggregate, fact.flags[path[1]].sql)
 
     return _TEMPLATE.sub(replace, sql)

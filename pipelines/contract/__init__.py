@@ -96,15 +96,26 @@ class Dimension:
 
 @dataclass(frozen=True)
 class Flag:
-    """A named row condition of a fact."""
+    """A named row condition of a fact: `row_sql` (over a row's own values) and, optionally,
+    `as_of` (over the fact's dates and $as_of; a fact with a mart applies it to the mart's rows at
+    query time, since its grain keeps every date). `sql` is the whole condition."""
 
     name: str
     label: str  # plural noun phrase: "due order lines"
-    sql: str
+    row_sql: str
     reports: bool = False  # selects the rows that report an input (none → unknown, not 0)
     suspect: bool = False  # rows that cannot be right
     always: bool = False  # a suspect named whenever its rows are in scope, not only above max
     watches: str | None = None  # for unrecognised_<column>: the column
+    as_of: str | None = None
+
+    @property
+    def sql(self) -> str:
+        if self.as_of is None:
+            return self.row_sql
+        if self.row_sql.strip() == "true":
+            return self.as_of
+        return f"({self.row_sql}) and ({self.as_of})"
 
 
 @dataclass(frozen=True)
@@ -127,8 +138,8 @@ class Fact:
     flags: dict[str, Flag]
     mart: str | None = None
     exclude: Flag | None = None
-    # the column a fact kept as rows is recomputed by when a batch changes (its rows depend on
-    # other rows of the same value); a fact with a mart is recomputed by day (row-local rows)
+    # the column the fact's rows are recomputed by when a batch changes (its rows depend on other
+    # rows of the same value); without one, rows are row-local and recomputed by day
     refresh_key: str | None = None
     rollups: tuple[Rollup, ...] = ()
 
@@ -141,8 +152,9 @@ class Fact:
 
     @property
     def grain(self) -> tuple[str, ...]:
-        """The mart's grain: the default date and every dimension the fact carries."""
-        return (self.date, *[d for d, how in self.dims.items() if how != "none"])
+        """The mart's grain: every date of the fact (the default first) and every dimension it
+        carries."""
+        return (*self.dates, *[d for d, how in self.dims.items() if how != "none"])
 
     @property
     def relation(self) -> str:
@@ -310,7 +322,8 @@ def _flag(name: str, raw: dict) -> Flag:
     return Flag(
         name=name,
         label=raw["label"],
-        sql=raw["sql"],
+        row_sql=raw.get("sql", "true"),
+        as_of=raw.get("as_of"),
         reports=raw.get("reports", False),
         suspect=raw.get("suspect", False),
         always=raw.get("always", False),
@@ -327,28 +340,46 @@ def _watch_flags(label: str, table: Table, flags: dict[str, Flag], exclude: Flag
             out[f"unrecognised_{col.name}"] = Flag(
                 name=f"unrecognised_{col.name}",
                 label=f"{label} with a {col.name} Andon does not recognise",
-                sql=col.unrecognised_sql(col.name),
+                row_sql=col.unrecognised_sql(col.name),
                 watches=col.name,
             )
     return out
 
 
-def _rollups(name: str, f: dict, date: str) -> tuple[Rollup, ...]:
-    """A fact's declared rollups: each keeps the date and some of the dimensions of its mart."""
+def _rollups(name: str, f: dict, dates: tuple[str, ...]) -> tuple[Rollup, ...]:
+    """A fact's declared rollups: each keeps every date and some of the dimensions of its mart."""
     out = []
     carried = {d for d, how in f["dims"].items() if how != "none"}
     for grain in f.get("rollups", []):
-        dims = [d for d in grain if d != date]
-        if not f.get("mart") or date not in grain or not set(dims) < carried:
+        dims = [d for d in grain if d not in dates]
+        if not f.get("mart") or not set(dates) <= set(grain) or not set(dims) < carried:
             raise ValueError(
-                f"fact {name}: rollup {grain} must keep {date!r} and fewer of the dimensions "
-                "the fact's mart carries"
+                f"fact {name}: rollup {grain} must keep {', '.join(dates)} and fewer of the "
+                "dimensions the fact's mart carries"
             )
         suffix = "_by_" + "_".join(dims) if dims else "_total"
-        out.append(Rollup(f["mart"] + suffix, (date, *dims)))
+        out.append(Rollup(f["mart"] + suffix, (*dates, *dims)))
     if len({r.grain for r in out}) < len(out):
         raise ValueError(f"fact {name}: a rollup is declared twice")
     return tuple(out)
+
+
+_SQL_WORDS = {"and", "or", "not", "is", "null", "between", "true", "false", "in"}
+
+
+def _check_as_of(name: str, flags: dict[str, Flag], dates: tuple[str, ...], mart: bool) -> None:
+    """$as_of only in a flag's `as_of` part; on a fact with a mart, that part reads only the
+    fact's dates (the mart's grain keeps them, the mart's rows apply it at query time)."""
+    for fl in flags.values():
+        if "$" in fl.row_sql:
+            raise ValueError(f"fact {name}: flag {fl.name}: parameters go in its `as_of` part")
+        if mart and fl.as_of:
+            words = set(re.findall(r"(?<![$\w])[a-z_][a-z0-9_]*", fl.as_of.lower()))
+            if bad := words - _SQL_WORDS - set(dates):
+                raise ValueError(
+                    f"fact {name}: flag {fl.name}: its `as_of` part may read only the fact's "
+                    f"dates ({', '.join(dates)}), not {', '.join(sorted(bad))}"
+                )
 
 
 def _load_semantic(raw: dict, tables: dict[str, Table]):
@@ -373,9 +404,8 @@ def _load_semantic(raw: dict, tables: dict[str, Table]):
         flags = {n: _flag(n, fl) for n, fl in f["flags"].items()}
         exclude = _flag("exclude", f["exclude"]) if "exclude" in f else None
         flags |= _watch_flags(f["label"], tables[name], flags, exclude)
-        if f.get("mart") and any("$" in fl.sql for fl in flags.values()):
-            raise ValueError(f"fact {name}: a fact with a mart cannot have flags with parameters")
         dates = tuple(f["dates"])
+        _check_as_of(name, flags, dates, bool(f.get("mart")))
         facts[name] = Fact(
             name=name,
             label=f["label"],
@@ -388,10 +418,13 @@ def _load_semantic(raw: dict, tables: dict[str, Table]):
             mart=f.get("mart"),
             exclude=exclude,
             refresh_key=f.get("refresh_key"),
-            rollups=_rollups(name, f, dates[0]),
+            rollups=_rollups(name, f, dates),
         )
-        if not f.get("mart") and f.get("refresh_key") not in tables[name].columns:
+        key = f.get("refresh_key")
+        if not f.get("mart") and key not in tables[name].columns:
             raise ValueError(f"fact {name}: a fact without a mart needs a refresh_key column")
+        if f.get("mart") and key and f["dims"].get(key) != "column":
+            raise ValueError(f"fact {name}: its refresh_key must be a dimension of its mart")
     return dims, facts
 
 

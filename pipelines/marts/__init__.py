@@ -69,13 +69,14 @@ def mart_sums(fact: Fact) -> list[tuple[str, str]]:
 
 def mart_columns(fact: Fact) -> list[tuple[str, str, str]]:
     """The mart's additive columns: (name, aggregate over the fact's rows, type); one row count
-    per flag, then the sums of `mart_sums`."""
+    per flag, then the sums of `mart_sums`. A flag's `as_of` part is not applied here: the
+    query applies it to the mart's rows."""
     cols = [
-        (measure(f.name, ROWS), filtered("count", "*", f.sql), "bigint")
+        (measure(f.name, ROWS), filtered("count", "*", f.row_sql), "bigint")
         for f in fact.flags.values()
     ]
     for flag, col in mart_sums(fact):
-        agg = filtered("sum", quote(col), fact.flags[flag].sql)
+        agg = filtered("sum", quote(col), fact.flags[flag].row_sql)
         cols.append((measure(flag, col), agg, "double"))
     return cols
 
@@ -152,18 +153,21 @@ class MartTable:
 def mart_tables(fact: Fact) -> list[MartTable]:
     """Every table built from the fact's rows, in build order.
 
-    A fact with a mart: the mart (over its row relation, a view), its cells (over the mart),
-    then its rollups, finest first, each summed from the smallest table listed before it whose
-    grain covers its own. A fact without a mart: its rows as a table (over staging and
-    dim_product). Each SQL reads only tables listed before it, the fact's row relation or
-    staging, and groups by (or keeps) the date column, so that the rows of some dates can be
-    recomputed alone, table by table in this order:
+    A fact with a refresh_key (rows that depend on other rows) first has its rows as a table
+    (over staging and dim_product); a fact without one reads them as a view. A fact with a mart
+    then has the mart (over its rows), its cells (over the mart), then its rollups, finest
+    first, each summed from the smallest table listed before it whose grain covers its own.
+    Each SQL reads only tables listed before it, the fact's row relation or staging, and
+    groups by (or keeps) the date column, so that the rows of some dates can be recomputed
+    alone, table by table in this order:
         delete from <name> where <date> in (…);
         insert into <name> select * from (<sql>) where <date> in (…)
+    (pipelines/marts/refresh.py; the rows table and the mart by refresh_key values instead).
     """
+    rows = [MartTable(fact.rows, row_relation_sql(fact), fact.date)] if fact.refresh_key else []
     if not fact.mart:
-        return [MartTable(fact.rows, row_relation_sql(fact), fact.date)]
-    out = [MartTable(fact.mart, mart_sql(fact), fact.date)]
+        return rows
+    out = [*rows, MartTable(fact.mart, mart_sql(fact), fact.date)]
     if cells := cells_sql(fact):
         out.append(MartTable(fact.cells, cells, fact.date))
     sources = [(fact.mart, fact.grain)]  # what a rollup may be summed from
@@ -179,12 +183,12 @@ def mart_tables(fact: Fact) -> list[MartTable]:
 
 def build_marts(con: duckdb.DuckDBPyConnection) -> None:
     """Materialise dim_product, every fact's row relation and the tables of `mart_tables` on
-    `con` from the stg_* relations it can see. A fact with a mart keeps its rows as a view (read
-    for the rows behind a number); every table is stored in date order so a date range skips
+    `con` from the stg_* relations it can see. A fact without a refresh_key keeps its rows as
+    a view (read for the rows behind a number); every table is stored in date order so a date range skips
     the rest."""
     con.execute(f"create or replace table dim_product as {sql_file('dim_product')}")
     for fact in load().facts.values():
-        if fact.mart:
+        if not fact.refresh_key:
             con.execute(f"create or replace view {quote(fact.rows)} as {row_relation_sql(fact)}")
         for t in mart_tables(fact):
             con.execute(

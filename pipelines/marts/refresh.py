@@ -5,11 +5,13 @@ The engine keeps each table's current rows (the newest batch's version of every 
 an older id, loses to newer ones); a batch removed gives its keys back to the newest remaining
 batch. Then each fact recomputes only its affected units, read before and after the change:
 
-- a fact with a mart (row-local rows, semantic.toml): the days of the changed rows, in every table
-  derived from its rows (pipelines.marts.mart_tables: the mart, its cells, its rollups): delete
-  those days, insert them again;
-- a fact kept as rows: the values of its `refresh_key` (product) among the changed rows of every
-  staging table its SQL reads, and the products whose production type changed (dim_product).
+- a fact without a refresh_key (row-local rows, semantic.toml): the days of the changed rows, in
+  every table derived from its rows (pipelines.marts.mart_tables: the mart, its cells, its
+  rollups): delete those days, insert them again;
+- a fact with a refresh_key: the values of its `refresh_key` (product) among the changed rows of
+  every staging table its SQL reads, and the products whose production type changed
+  (dim_product). Its rows table and its mart are recomputed for those values; the tables summed
+  from the mart without the key (rollups) for the days those values have, before and after.
 
 The result equals a full build (tests/pipelines/marts/test_refresh.py checks random sequences).
 """
@@ -21,7 +23,7 @@ import re
 import duckdb
 
 from pipelines.contract import Fact, load
-from pipelines.marts import MartTable, mart_tables, row_relation_sql, sql_file
+from pipelines.marts import MartTable, mart_tables, sql_file
 from pipelines.staging import quote
 from pipelines.staging.sources import sql_literal
 
@@ -29,8 +31,7 @@ DIM = "dim_product"
 
 
 def derived_tables(fact: Fact) -> list[MartTable]:
-    """The tables a fact with a mart derives from its rows (mart, cells, rollups), in build
-    order, each additive per value of its date."""
+    """The tables built from a fact's rows (rows table, mart, cells, rollups), in build order."""
     return mart_tables(fact)
 
 
@@ -135,14 +136,14 @@ def _values(con: duckdb.DuckDBPyConnection, sql: str) -> set:
 
 
 def units_of(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, set]:
-    """{fact: units} that the rows of `_keys` in stg_<table> place: the days of each fact with a
-    mart over the table, the refresh_key values of each fact kept as rows that reads it."""
+    """{fact: units} that the rows of `_keys` in stg_<table> place: the days of each row-local
+    fact over the table, the refresh_key values of each fact with a refresh_key that reads it."""
     keys = ", ".join(quote(k) for k in load().tables[table].key)
     out: dict[str, set] = {}
     for fact in load().facts.values():
         if table not in reads(fact):
             continue
-        if fact.mart:
+        if not fact.refresh_key:
             rel, col = quote(fact.rows), quote(fact.date)
         else:
             rel, col = f"stg_{table}", quote(fact.refresh_key)
@@ -191,23 +192,46 @@ def refresh_dim(con: duckdb.DuckDBPyConnection, products: set) -> set:
 # --------------------------------------------------------------------------- recompute
 
 
+def _replace(con, table: MartTable, col: str, units: set) -> None:
+    """Recompute a table's rows whose `col` is one of `units`."""
+    cond, params = _among(col, units)
+    con.execute(f"delete from {quote(table.name)} where {cond}", params)
+    con.execute(f"insert into {quote(table.name)} select * from ({table.sql}) where {cond}", params)
+
+
+def _days(con, table: MartTable, col: str, units: set) -> set:
+    """The dates of a table's rows whose `col` is one of `units`."""
+    cond, params = _among(col, units)
+    sql = f"select distinct {quote(table.date)} from {quote(table.name)} where {cond}"
+    return {r[0] for r in con.execute(sql, params).fetchall()}
+
+
 def recompute(con: duckdb.DuckDBPyConnection, fact: Fact, units: set) -> None:
-    """Recompute a fact's units: days of its derived tables, or refresh_key values of its rows."""
+    """Recompute a fact's units in its tables: days of a row-local fact; refresh_key values of
+    the rows table and the mart, then the days they cover in the tables summed without the key."""
     if not units:
         return
-    if fact.mart:
-        tables = [(d.name, d.sql, d.date) for d in derived_tables(fact)]
-    else:
-        tables = [(fact.rows, row_relation_sql(fact), fact.refresh_key)]
+    tables = derived_tables(fact)
     if ALL in units:
-        for name, sql, _ in tables:
-            con.execute(f"delete from {quote(name)}")
-            con.execute(f"insert into {quote(name)} select * from ({sql})")
+        for t in tables:
+            con.execute(f"delete from {quote(t.name)}")
+            con.execute(f"insert into {quote(t.name)} select * from ({t.sql})")
         return
-    for name, sql, col in tables:
-        cond, params = _among(col, units)
-        con.execute(f"delete from {quote(name)} where {cond}", params)
-        con.execute(f"insert into {quote(name)} select * from ({sql}) where {cond}", params)
+    if not fact.refresh_key:
+        for t in tables:
+            _replace(con, t, t.date, units)
+        return
+    keyed = [t for t in tables if t.name in (fact.rows, fact.mart)]
+    days: set = set()
+    for t in keyed:
+        if t.name == fact.mart:
+            days |= _days(con, t, fact.refresh_key, units)
+        _replace(con, t, fact.refresh_key, units)
+        if t.name == fact.mart:
+            days |= _days(con, t, fact.refresh_key, units)
+    for t in tables:
+        if t not in keyed and days:
+            _replace(con, t, t.date, days)
 
 
 # --------------------------------------------------------------------------- a batch, end to end

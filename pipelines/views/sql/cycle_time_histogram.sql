@@ -1,7 +1,7 @@
 -- grain: one row per order-to-delivery time in days, counting the order lines in scope delivered by the as-of date (the lines of the order cycle time KPI)
 with lines as (
     select cycle_days
-    from {{relation orders}}
+    from {{rows orders}}
     where {{scope orders}}
         and {{flag orders.delivered_with_order_date}}
 ),

@@ -1,7 +1,7 @@
 -- grain: one row for the scope: the delivered order lines' count, mean, median and 90th percentile of order-to-delivery days
 with lines as (
     select cycle_days
-    from {{relation orders}}
+    from {{rows orders}}
     where {{scope orders}}
         and {{flag orders.delivered_with_order_date}}
 ),

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.contract import Rollup, _flag, _rollups, load
+from pipelines.contract import Rollup, _check_as_of, _flag, _rollups, load
 from tests.pipelines.metrics.test_kpi_values import EXPECTED
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -68,14 +68,43 @@ def test_a_flag_counted_always_is_a_suspect_that_some_kpi_lists():
 
 def test_a_rollup_keeps_the_date_and_fewer_of_the_marts_dimensions():
     runs = {"mart": "m", "dims": {"plant": "column", "line": "column", "customer": "none"}}
-    assert _rollups("runs", runs | {"rollups": [["day", "plant"], ["day"]]}, "day") == (
+    assert _rollups("runs", runs | {"rollups": [["day", "plant"], ["day"]]}, ("day",)) == (
         Rollup("m_by_plant", ("day", "plant")),
         Rollup("m_total", ("day",)),
     )
     for bad in (["plant"], ["day", "customer"], ["day", "plant", "line"]):
-        with pytest.raises(ValueError, match="must keep 'day' and fewer"):
-            _rollups("runs", runs | {"rollups": [bad]}, "day")
+        with pytest.raises(ValueError, match="must keep day and fewer"):
+            _rollups("runs", runs | {"rollups": [bad]}, ("day",))
     with pytest.raises(ValueError, match="must keep"):  # a fact without a mart has none
-        _rollups("runs", {"dims": runs["dims"], "rollups": [["day"]]}, "day")
+        _rollups("runs", {"dims": runs["dims"], "rollups": [["day"]]}, ("day",))
     with pytest.raises(ValueError, match="declared twice"):
-        _rollups("runs", runs | {"rollups": [["day", "plant"], ["plant", "day"]]}, "day")
+        _rollups("runs", runs | {"rollups": [["day", "plant"], ["plant", "day"]]}, ("day",))
+
+
+def test_a_rollup_keeps_every_date_of_its_fact():
+    # the mart's grain keeps every date (a flag's as_of part reads them at query time)
+    orders = {"mart": "o", "dims": {"plant": "column", "customer": "column"}}
+    dates = ("promised", "delivered")
+    got = _rollups("orders", orders | {"rollups": [["promised", "delivered", "plant"]]}, dates)
+    assert got == (Rollup("o_by_plant", ("promised", "delivered", "plant")),)
+    with pytest.raises(ValueError, match="must keep promised, delivered"):
+        _rollups("orders", orders | {"rollups": [["promised", "plant"]]}, dates)
+
+
+def test_a_flag_is_its_row_condition_and_its_as_of_part():
+    both = _flag("on_time", {"label": "x", "sql": "a <= b", "as_of": "a <= $as_of"})
+    assert both.sql == "(a <= b) and (a <= $as_of)"
+    assert _flag("due", {"label": "x", "as_of": "a <= $as_of"}).sql == "a <= $as_of"
+    assert _flag("all", {"label": "x", "sql": "true"}).sql == "true"
+
+
+def test_as_of_parts_read_only_the_dates_of_a_fact_with_a_mart():
+    ok = {"f": _flag("f", {"label": "x", "as_of": "(d is null or d > $as_of) and p < $as_of"})}
+    _check_as_of("orders", ok, ("p", "d"), mart=True)
+    bad = {"f": _flag("f", {"label": "x", "as_of": "d <= $as_of and qty > 0"})}
+    with pytest.raises(ValueError, match="may read only the fact's dates .*not qty"):
+        _check_as_of("orders", bad, ("p", "d"), mart=True)
+    _check_as_of("orders", bad, ("p", "d"), mart=False)  # rows: any column
+    param = {"f": _flag("f", {"label": "x", "sql": "d <= $as_of"})}
+    with pytest.raises(ValueError, match="parameters go in its `as_of` part"):
+        _check_as_of("orders", param, ("p", "d"), mart=False)
