@@ -241,9 +241,7 @@ def spc(
     which, `notes` say so). A KPI with no value in the range returns no points and the reason
     (the engine's: "needs …", "not split by …", or "no data in this scope").
     """
-    kpi = load().kpis.get(metric)
-    if kpi is None:
-        raise InputError(f"unknown KPI {metric!r}; use one of: {', '.join(load().kpis)}")
+    kpi = check_metric(metric)
     q = engine.resolve_query(KpiQuery.make(filters, start=start, end=end, as_of=as_of))
     series, reason = _daily(engine, metric, q, q.start, q.end)
     if not series:
@@ -256,6 +254,14 @@ def spc(
     chart = xmr(series, [v for _, v in base])
     notes += _bound_notes(kpi, chart.limits)
     return replace(chart, metric=metric, baseline=where, notes=chart.notes + tuple(notes))
+
+
+def check_metric(metric: str):
+    """The registry's KPI of that id; an unknown id is an InputError naming the known ones."""
+    kpi = load().kpis.get(metric)
+    if kpi is None:
+        raise InputError(f"unknown KPI {metric!r}; use one of: {', '.join(load().kpis)}")
+    return kpi
 
 
 def _daily(engine: Engine, metric: str, q: KpiQuery, start: date, end: date):

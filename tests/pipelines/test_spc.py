@@ -1,6 +1,7 @@
 """Control charts: XmR limits by hand, each Western Electric rule on a tiny series (one that
 triggers, one that just misses), and spc() over real engines."""
 
+import json
 from datetime import date
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from pipelines import Engine, KpiQuery
 from pipelines.spc import Limits, spc, western_electric, xmr, xmr_limits
 from pipelines.staging.sources import InputError
-from tests.conftest import ROOT, write_csvs
+from tests.conftest import ROOT, cli, write_csvs
 
 # σ̂ = mR̄ / 1.128 = 1 and the limits at 0 ± 2.66 × 1.128 = ± 3.00048: zones at 1, 2 and ~3
 UNIT = Limits(center=0.0, mr_bar=1.128)
@@ -236,3 +237,76 @@ def test_the_worn_tooling_on_lyo_2_signals_and_a_steady_line_does_not(sample):
     late = [p for p in lyo2.points if p.day >= date(2026, 10, 14)]
     assert len(late) == 27 and all("1" in p.rules and p.value < lyo2.limits.lcl for p in late)
     assert chart("POR-2").signals == []
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_cli_json_has_the_limits_and_each_point_with_its_rules(runs):
+    done = cli("spc", "scrap_rate", "--data", str(runs), "--from", "2026-03-09", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert {"metric", "center", "ucl", "lcl", "mr_bar", "points"} <= set(out)
+    assert out["metric"] == "scrap_rate"
+    # as in the test above: center 0.1, mR̄ 0.15, UCL 0.499, LCL −0.299
+    got = (out["center"], out["mr_bar"], out["ucl"], out["lcl"])
+    assert got == pytest.approx((0.1, 0.15, 0.499, -0.299))
+    assert out["points"] == [
+        {"date": "2026-03-09", "value": pytest.approx(0.6), "rules": ["1"]},
+        {"date": "2026-03-10", "value": pytest.approx(0.1), "rules": []},
+    ]
+    assert out["baseline"]["source"] == "before" and out["rule_names"]["1"] == "Beyond the limits"
+
+
+def test_cli_narrows_with_where_and_takes_a_given_baseline():
+    done = cli(
+        "spc",
+        "performance",
+        "--data",
+        str(ROOT / "sample_data"),
+        "--where",
+        "line=LYO-2",
+        "--from",
+        "2026-10-15",
+        "--baseline-from",
+        "2026-08-01",
+        "--baseline-to",
+        "2026-08-31",
+        "--format",
+        "json",
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    # August holds 25 days with a value; LYO-2 from mid-October is all below the LCL
+    assert out["baseline"] == {
+        "from": "2026-08-01",
+        "to": "2026-08-31",
+        "points": 25,
+        "source": "given",
+    }
+    assert len(out["points"]) == 26 and all("1" in p["rules"] for p in out["points"])
+
+
+def test_cli_table_shows_the_limits_and_names_the_rules(runs):
+    done = cli("spc", "scrap_rate", "--data", str(runs), "--from", "2026-03-09")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "Scrap rate (scrap_rate), daily"
+    assert lines[1].startswith("center 10.0 %  UCL 49.9 %  LCL -29.9 %  mR̄ 15.0 %")
+    assert "2026-03-09        60.0 %  ← rule 1: Beyond the limits" in lines
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("nope",), "error: unknown KPI 'nope'; use one of: output_units, good_units"),
+        (("oee", "--baseline-from", "2026-03-01"), "error: give --baseline-from and --baseline-to"),
+        (("oee", "--from", "2026-03-10", "--to", "2026-03-01"), "error: --from is after --to"),
+        (("oee", "--where", "line=NOPE"), "error: unknown line 'NOPE'; the data has: LYO-1"),
+    ],
+)
+def test_cli_usage_errors_are_one_line_and_exit_2(args, message):
+    done = cli("spc", *args, "--data", str(ROOT / "sample_data"))
+    assert done.returncode == 2
+    assert done.stderr.startswith(message)
+    assert len(done.stderr.strip().splitlines()) == 1
