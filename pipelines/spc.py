@@ -138,7 +138,11 @@ class Chart:
 
 
 def _has_value(v) -> bool:
-    return v is not None and not (isinstance(v, float) and math.isnan(v))
+    """False for a day without a value: None, NaN or pandas' NA."""
+    try:
+        return not math.isnan(float(v))
+    except (TypeError, ValueError):
+        return False
 
 
 def xmr_limits(baseline: Iterable[float | None]) -> tuple[Limits | None, str | None]:

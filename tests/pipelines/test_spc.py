@@ -4,6 +4,7 @@ triggers, one that just misses), and spc() over real engines."""
 import json
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from pipelines import Engine, KpiQuery
@@ -37,9 +38,9 @@ def test_limits_are_the_baseline_mean_plus_minus_2_66_mean_moving_ranges():
 
 
 def test_days_without_a_value_are_skipped_and_zero_is_a_value():
-    # None and NaN are days without a value: the baseline is 10, 12, 0 (consecutive values)
+    # None, NaN and NA are days without a value: the baseline is 10, 12, 0 (consecutive values)
     # center = 22 / 3; moving ranges |12−10| = 2, |0−12| = 12 → mR̄ = 7
-    limits, _ = xmr_limits([10, None, 12, float("nan"), 0])
+    limits, _ = xmr_limits([10, None, 12, float("nan"), pd.NA, 0])
     assert limits.center == pytest.approx(22 / 3) and limits.mr_bar == 7
     series = [(date(2026, 3, d), v) for d, v in [(2, 1.0), (3, None), (4, 0.0), (5, float("nan"))]]
     chart = xmr(series, [10, 12, 0])
