@@ -1,4 +1,4 @@
-"""The command line: `python -m pipelines ingest|propose|kpis|batches|delete|datasets|targets`."""
+"""The command line: `python -m pipelines ingest|propose|kpis|batches|delete|datasets|targets|spc`."""
 
 from __future__ import annotations
 
@@ -126,6 +126,27 @@ def build_parser() -> Parser:
     ds = sub.add_parser("datasets", help="list the store's datasets")
     ds.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
     ds.add_argument("--format", choices=("table", "json"), default="table")
+
+    sp = sub.add_parser("spc", help="control chart (XmR) of a KPI's daily values, with rules")
+    sp.add_argument("metric", metavar="METRIC", help="a KPI id (see `kpis`)")
+    spc_src = sp.add_mutually_exclusive_group()
+    spc_src.add_argument("--store", type=Path, metavar="DIR")
+    spc_src.add_argument("--data", type=Path, metavar="DIR", help="a folder of canonical CSVs")
+    sp.add_argument("--from", dest="start", type=_date, metavar="YYYY-MM-DD")
+    sp.add_argument("--to", dest="end", type=_date, metavar="YYYY-MM-DD")
+    sp.add_argument("--as-of", dest="as_of", type=_date, metavar="YYYY-MM-DD")
+    sp.add_argument(
+        "--baseline-from",
+        dest="baseline_start",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="limits from the values of these days (with --baseline-to; default: the 20 values "
+        "before --from)",
+    )
+    sp.add_argument("--baseline-to", dest="baseline_end", type=_date, metavar="YYYY-MM-DD")
+    sp.add_argument("--where", type=_where, action="append", default=[], metavar="DIM=VALUE")
+    sp.add_argument("--format", choices=("table", "json"), default="table")
+    _dataset_arg(sp)
     return p
 
 
@@ -543,6 +564,65 @@ def cmd_datasets(args) -> int:
     return 0
 
 
+def cmd_spc(args) -> int:
+    """The XmR chart of one KPI's daily values: its limits and the rules each point breaks."""
+    from pipelines.spc import check_metric, spc
+
+    if args.start and args.end and args.start > args.end:
+        raise UsageError("--from is after --to")
+    baseline = (args.baseline_start, args.baseline_end)
+    if (baseline[0] is None) != (baseline[1] is None):
+        raise UsageError("give --baseline-from and --baseline-to together")
+    if baseline[0] is not None and baseline[0] > baseline[1]:
+        raise UsageError("--baseline-from is after --baseline-to")
+    check_metric(args.metric)  # before the engine is built
+    engine = _engine(args)
+    chart = spc(
+        engine,
+        args.metric,
+        start=args.start,
+        end=args.end,
+        filters=_filters(engine, args.where),
+        baseline=None if baseline[0] is None else baseline,
+        as_of=args.as_of,
+    )
+    if args.format == "json":
+        json.dump(chart.to_json(), sys.stdout, indent=1, ensure_ascii=False)
+        print()
+    else:
+        _print_spc(chart, args.where)
+    return 0
+
+
+def _print_spc(chart, where: list[tuple[str, str]]) -> None:
+    from pipelines.spc import RULES
+
+    kpi = load().kpis[chart.metric]
+    scope = ", ".join(f"{d} = {printable(v)}" for d, v in where)
+    print(f"{kpi.label} ({kpi.id}), daily" + (f"; {scope}" if scope else ""))
+    lim, b = chart.limits, chart.baseline
+    if lim is not None:
+        print(
+            f"center {_fmt(lim.center, kpi.unit)}  UCL {_fmt(lim.ucl, kpi.unit)}  "
+            f"LCL {_fmt(lim.lcl, kpi.unit)}  mR̄ {_fmt(lim.mr_bar, kpi.unit)}  "
+            f"(baseline: {b.points} values {b.start} … {b.end}, {_BASELINE_SOURCE[b.source]})"
+        )
+    if chart.reason:
+        print(f"no limits — {chart.reason}" if chart.points else f"n/a — {chart.reason}")
+    for note in chart.notes:
+        print(f"note: {note}")
+    for p in chart.points:
+        names = "; ".join(f"rule {r}: {RULES[r].name}" for r in p.rules)
+        print(f"{p.day}  {_fmt(p.value, kpi.unit):>12}" + (f"  ← {names}" if names else ""))
+
+
+_BASELINE_SOURCE = {
+    "before": "before the range",
+    "given": "as given",
+    "range start": "the range's first values",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -554,6 +634,7 @@ def main(argv: list[str] | None = None) -> int:
             "datasets": cmd_datasets,
             "propose": cmd_propose,
             "targets": cmd_targets,
+            "spc": cmd_spc,
         }[args.command](args)
     except UsageError as e:
         print(f"error: {printable(e)}", file=sys.stderr)
