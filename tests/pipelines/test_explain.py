@@ -1,6 +1,7 @@
 """Why a KPI changed: rate and mix by a dimension, OEE's log split into its factors; the parts
 add up to the change (the arithmetic is in the comments)."""
 
+import json
 import math
 from datetime import date
 
@@ -21,7 +22,7 @@ from pipelines.explain import (
 )
 from pipelines.metrics import ResolvedKpi
 from pipelines.staging.sources import InputError
-from tests.conftest import ROOT, write_csvs
+from tests.conftest import ROOT, cli, write_csvs
 
 
 def effects(parts: list[dict]) -> dict:
@@ -342,3 +343,51 @@ def test_unknown_metric_or_dimension_is_an_input_error(engine):
         explain(engine, "nope")
     with pytest.raises(InputError, match="unknown dimension 'nope'"):
         explain(engine, "oee", by="nope")
+
+
+# ---------------------------------------------------------------------------------- the CLI
+
+KEYS = {"metric", "label", "unit", "by", "start", "end", "previous_start", "previous_end"}
+KEYS |= {"as_of", "value", "previous", "delta", "contributions", "reason", "flags"}
+
+
+def test_cli_json_shape_and_contributions_add_up(small):
+    done = cli(
+        "explain",
+        "availability",
+        "--by",
+        "line",
+        "--data",
+        str(small),
+        "--from",
+        "2026-03-02",
+        "--to",
+        "2026-03-02",
+        "--format",
+        "json",
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert set(out) == KEYS
+    assert (out["metric"], out["by"], out["previous_start"]) == (
+        "availability",
+        "line",
+        "2026-03-01",
+    )
+    assert all(set(c) == {"part", "effect", "contribution"} for c in out["contributions"])
+    assert total(out["contributions"]) == pytest.approx(out["delta"], rel=1e-12)
+
+
+def test_cli_table_and_one_line_errors(small):
+    done = cli("explain", "oee", "--data", str(small), "--from", "2026-03-02", "--to", "2026-03-02")
+    assert done.returncode == 0, done.stderr
+    assert "performance" in done.stdout and "pt" in done.stdout
+    for args, message in [
+        (["nope"], "unknown KPI 'nope'"),
+        (["oee", "--by", "line,shift"], "one dimension"),
+        (["oee", "--by", "nope"], "unknown dimension 'nope'"),
+        (["oee", "--where", "line=NOPE"], "unknown line 'NOPE'"),
+    ]:
+        done = cli("explain", *args, "--data", str(small))
+        assert done.returncode == 2
+        assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
