@@ -1,4 +1,4 @@
-"""The command line: `python -m pipelines ingest|propose|kpis|batches|delete|datasets|targets|spc`."""
+"""The command line: `python -m pipelines ingest|propose|kpis|explain|spc|batches|delete|datasets|targets`."""
 
 from __future__ import annotations
 
@@ -108,6 +108,7 @@ def build_parser() -> Parser:
     k.add_argument("--grain", choices=GRAINS)
     k.add_argument("--format", choices=("table", "csv", "json"), default="table")
     _dataset_arg(k)
+    _explain_parser(sub)
 
     b = sub.add_parser("batches", help="list a dataset's batches")
     b.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
@@ -522,6 +523,81 @@ def _print_table(q, records, keys: list[str]) -> None:
         print(f"{key + '  ' if key else ''}{row['label']:<{width}}  {text}")
 
 
+# ---------------------------------------------------------------------------------- explain
+
+
+def _metric(text: str) -> str:
+    if text not in load().kpis:
+        raise argparse.ArgumentTypeError(f"unknown KPI {text!r}; use: {', '.join(load().kpis)}")
+    return text
+
+
+def _dim(text: str) -> str:
+    dims = _dims(text)
+    if len(dims) > 1:
+        raise argparse.ArgumentTypeError(f"one dimension, not {text!r}")
+    return dims[0]
+
+
+def _explain_parser(sub) -> None:
+    e = sub.add_parser("explain", help="split a KPI's change against the previous period")
+    e.add_argument("metric", type=_metric, metavar="METRIC")
+    src = e.add_mutually_exclusive_group()
+    src.add_argument("--store", type=Path, metavar="DIR")
+    src.add_argument("--data", type=Path, metavar="DIR", help="a folder of canonical CSVs")
+    e.add_argument(
+        "--by",
+        type=_dim,
+        metavar="DIM",
+        help="split into rate and mix per value of DIM (without it: OEE into its factors)",
+    )
+    e.add_argument("--from", dest="start", type=_date, metavar="YYYY-MM-DD")
+    e.add_argument("--to", dest="end", type=_date, metavar="YYYY-MM-DD")
+    e.add_argument("--as-of", dest="as_of", type=_date, metavar="YYYY-MM-DD")
+    e.add_argument("--where", type=_where, action="append", default=[], metavar="DIM=VALUE")
+    e.add_argument("--format", choices=("table", "json"), default="table")
+    _dataset_arg(e)
+
+
+def cmd_explain(args) -> int:
+    """Why a KPI changed against the previous period: its change split into parts."""
+    from pipelines.explain import explain
+
+    if args.start and args.end and args.start > args.end:
+        raise UsageError("--from is after --to")
+    engine = _engine(args)
+    filters = _filters(engine, args.where)
+    out = explain(engine, args.metric, args.by, args.start, args.end, filters, args.as_of)
+    if args.format == "json":
+        json.dump(out, sys.stdout, indent=1, ensure_ascii=False)
+        print()
+        return 0
+    unit = out["unit"]
+    scope = "".join(f"; {d} = {printable(v)}" for d, v in args.where)
+    print(
+        f"{out['label']} {out['start']} … {out['end']} against {out['previous_start']} … "
+        f"{out['previous_end']}{scope}"
+    )
+    print(f"  {_fmt(out['previous'], unit)} → {_fmt(out['value'], unit)}: {_change(out, 'delta')}")
+    for flag in out["flags"]:
+        print(f"  [data problem: {flag}]")
+    if out["reason"]:
+        print(f"  not split: {out['reason']}")
+    for c in out["contributions"]:
+        part = "(none)" if c["part"] is None else printable(c["part"])
+        effect = " ".join(filter(None, (c.get("factor"), c["effect"])))
+        print(f"  {part:<24} {effect:<22} {_change(c, 'contribution', unit)}")
+    return 0
+
+
+def _change(rec: dict, key: str, unit: str | None = None) -> str:
+    """A change as signed points for a percentage, else in its unit."""
+    x, unit = rec[key], unit or rec["unit"]
+    if x is None:
+        return "n/a"
+    return f"{x * 100:+.2f} pt" if unit == "%" else f"{x:+,.2f} {unit}"
+
+
 def cmd_batches(args) -> int:
     batches = _dataset(args).batches()
     if not batches:
@@ -629,6 +705,7 @@ def main(argv: list[str] | None = None) -> int:
         return {
             "ingest": cmd_ingest,
             "kpis": cmd_kpis,
+            "explain": cmd_explain,
             "batches": cmd_batches,
             "delete": cmd_delete,
             "datasets": cmd_datasets,

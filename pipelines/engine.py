@@ -372,7 +372,19 @@ class Engine:
         q = self.resolve_query(q)
         self._check(q)
         reg = load()
-        wanted = [reg.kpis[k] for k in (q.kpis or reg.kpis)]
+        return self._answer([reg.kpis[k] for k in (q.kpis or reg.kpis)], q, with_previous)
+
+    def factors(self, kpi: str, q: KpiQuery, with_previous: bool = False) -> pd.DataFrame:
+        """The factors a KPI is the product of (its `factors` in kpis.toml: OEE's availability,
+        performance and quality rate), each over the KPI's own rows, so that they multiply to
+        its value: a long frame as `kpis` gives (metric = the factor's id); q.kpis is ignored.
+        Empty for a KPI without factors."""
+        q = self.resolve_query(q)
+        self._check(q)
+        wanted = list(load().kpis[kpi].factors)
+        return self._answer(wanted, q, with_previous) if wanted else self._finish([], [], q, False)
+
+    def _answer(self, wanted: list[Kpi], q: KpiQuery, with_previous: bool) -> pd.DataFrame:
         windows = [(q.start, q.end)]
         if with_previous:
             p = self.previous(q)

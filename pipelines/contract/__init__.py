@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -17,6 +17,7 @@ SQL_TYPES = {"text": "VARCHAR", "number": "DOUBLE", "date": "DATE", "timestamp":
 AREAS = ("production", "operations")
 DIRECTIONS = ("higher", "lower")
 REACHES = ("column", "product", "none")  # how a dimension reaches a fact (semantic.toml)
+RATIO = "numerator / nullif(denominator, 0)"  # a KPI's default value with a denominator
 
 
 # ---------------------------------------------------------------------------------- contract
@@ -229,12 +230,16 @@ class Kpi:
     fallback: Variant | None = None
     max: float | None = None  # a value above it cannot be true (e.g. a rate above 100 %)
     suspects: tuple[str, ...] = ()  # flags of rows that can push it above `max`
+    # the KPIs it is the product of, each over this KPI's own rows (see `_with_factors`)
+    factors: tuple[Kpi, ...] = ()
 
     @property
     def parts(self) -> list[Part]:
         parts = [self.numerator, self.denominator]
         if self.fallback:
             parts += [self.fallback.numerator, self.fallback.denominator]
+        for f in self.factors:
+            parts += [f.numerator, f.denominator]
         return [p for p in parts if p is not None]
 
     @property
@@ -454,7 +459,7 @@ def _kpi(k: dict, facts: dict[str, Fact]) -> Kpi:
         raise ValueError(f"{k['id']}: bad area or direction")
     numerator = _part(k["numerator"], k["fact"], facts)
     denominator = _part(k["denominator"], k["fact"], facts) if "denominator" in k else None
-    default_value = "numerator / nullif(denominator, 0)" if denominator else "numerator"
+    default_value = RATIO if denominator else "numerator"
     suspects = tuple(k.get("suspects", ()))
     for s in suspects:
         if not facts[k["fact"]].flags.get(s, Flag("", "", "")).suspect:
@@ -482,6 +487,32 @@ def _kpi(k: dict, facts: dict[str, Fact]) -> Kpi:
     )
 
 
+def _with_factors(k: Kpi, names: list[str], kpis: dict[str, Kpi], raw: dict[str, dict]) -> Kpi:
+    """A KPI with its declared `factors`: each factor KPI with its sides over this KPI's own rows
+    (its flag in place of theirs), so that, over any scope, the factors multiply to this KPI
+    exactly when its value is the product of their ratios (OEE = availability × performance ×
+    quality rate over the runs that report all four inputs)."""
+    if not names:
+        return k
+    sides = (k.numerator, k.denominator)
+    if k.denominator is None or k.fallback or k.cell or len({(p.flag, p.date) for p in sides}) > 1:
+        raise ValueError(f"{k.id}: factors need a ratio with both sides over one flag and date")
+    if len(names) < 2 or len(set(names)) < len(names):
+        raise ValueError(f"{k.id}: factors must name two or more distinct KPIs")
+    out = []
+    for name in names:
+        f = kpis.get(name)
+        if f is None or name == k.id or raw[name].get("factors"):
+            raise ValueError(f"{k.id}: factor {name!r} is not another KPI without factors")
+        plain = f.value == RATIO and f.denominator is not None and not (f.cell or f.fallback)
+        if not plain or {(p.fact, p.date) for p in f.parts} != {(k.fact, k.numerator.date)}:
+            raise ValueError(f"{k.id}: factor {name} must be a plain ratio over {k.fact}")
+        over = {"flag": k.numerator.flag}
+        numerator, denominator = replace(f.numerator, **over), replace(f.denominator, **over)
+        out.append(replace(f, numerator=numerator, denominator=denominator, needs=k.needs))
+    return replace(k, factors=tuple(out))
+
+
 @cache
 def load() -> Registry:
     """Load and check the contract, the semantic layer and the KPI registry (cached)."""
@@ -489,4 +520,8 @@ def load() -> Registry:
     dims, facts = _load_semantic(tomllib.loads((HERE / "semantic.toml").read_text()), tables)
     raw = tomllib.loads((HERE / "kpis.toml").read_text())
     kpis = {k["id"]: _kpi(k, facts) for k in raw["kpi"]}
+    raw_kpis = {k["id"]: k for k in raw["kpi"]}
+    kpis = {
+        i: _with_factors(k, raw_kpis[i].get("factors", []), kpis, raw_kpis) for i, k in kpis.items()
+    }
     return Registry(tables=tables, dims=dims, facts=facts, kpis=kpis)

@@ -1,11 +1,12 @@
 """Completeness of the contract and the registry: every KPI is fully described and tested."""
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from pipelines.contract import Rollup, _check_as_of, _flag, _rollups, load
+from pipelines.contract import Rollup, _check_as_of, _flag, _rollups, _with_factors, load
 from tests.pipelines.metrics.test_kpi_values import EXPECTED
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -108,3 +109,40 @@ def test_as_of_parts_read_only_the_dates_of_a_fact_with_a_mart():
     param = {"f": _flag("f", {"label": "x", "sql": "d <= $as_of"})}
     with pytest.raises(ValueError, match="parameters go in its `as_of` part"):
         _check_as_of("orders", param, ("p", "d"), mart=False)
+
+
+def test_oee_factors_are_its_three_ratios_over_its_own_rows():
+    oee = load().kpis["oee"]
+    assert [f.id for f in oee.factors] == ["availability", "performance", "quality_rate"]
+    for f in oee.factors:
+        # the registry's own sides, with OEE's flag: A · P · Q = OEE over the same runs
+        own = load().kpis[f.id]
+        assert f.numerator == replace(own.numerator, flag="reports_oee")
+        assert f.denominator == replace(own.denominator, flag="reports_oee")
+        assert f.needs == oee.needs
+    # the factors' sides are summed by the mart too
+    assert replace(load().kpis["availability"].numerator, flag="reports_oee") in oee.parts
+
+
+@pytest.mark.parametrize(
+    "product, names, message",
+    [
+        ("oee", ["availability"], "two or more distinct"),
+        ("oee", ["availability", "availability"], "two or more distinct"),
+        ("oee", ["availability", "nope"], "not another KPI"),
+        ("oee", ["availability", "oee"], "not another KPI"),
+        ("oee", ["availability", "otd"], "plain ratio over production_runs"),
+        ("oee", ["availability", "schedule_adherence"], "plain ratio"),
+        ("oee", ["availability", "output_units"], "plain ratio"),
+        ("output_units", ["availability", "performance"], "need a ratio"),
+        ("mtbf_hours", ["availability", "performance"], "one flag"),
+    ],
+)
+def test_factors_must_be_plain_ratios_over_the_products_rows(product, names, message):
+    kpis = load().kpis
+    raw = {k: {} for k in kpis}
+    with pytest.raises(ValueError, match=message):
+        _with_factors(replace(kpis[product], factors=()), names, kpis, raw)
+    raw["performance"] = {"factors": ["availability", "quality_rate"]}
+    with pytest.raises(ValueError, match="without factors"):
+        _with_factors(kpis["oee"], ["availability", "performance"], kpis, raw)
