@@ -1,7 +1,7 @@
 """How fast a store's marts follow the store: cold build into the engine's persisted file, a
 restart (first KPIs from the file), a 1,000-row batch (new and replaced runs) and its roll-back.
 
-    .venv/bin/python benchmarks/refresh_speed.py [--data DIR] [--rows N] [--store DIR]
+    .venv/bin/python benchmarks/refresh_speed.py [--data DIR] [--rows N] [--store DIR] [--table T]
 
 The store is built from the first N rows of each CSV of `--data` (default /tmp/andon-scale, the
 data set of `sample_data/generate.py --scale`; N default 1,000,000 production runs and the same
@@ -63,14 +63,24 @@ def build_store(data: Path, rows: int, folder: Path) -> Path:
     return folder / "store"
 
 
-def batch_of_runs(store_csv: Path, out: Path, n: int = 1000) -> Path:
-    """n runs: half copies of existing runs (replaced: same run_id, other quantities), half new."""
+# per table: the column made new in half of a batch's rows (new keys), the quantity changed in
+# the other half (replaced rows), and the column kept no larger than it
+NEW_KEY = {
+    "production_runs": ("run_id", "produced_qty", "good_qty"),
+    "orders": ("order_id", "qty_ordered", None),
+    "inventory_snapshots": ("product", "on_hand_qty", None),
+}
+
+
+def batch_of(table: str, store_csv: Path, out: Path, n: int = 1000) -> Path:
+    """n rows of `table`: half copies of existing rows (replaced: same key, another quantity),
+    half new (a new value in a key column: new runs, order lines, products)."""
+    key, qty_col, capped = NEW_KEY[table]
     with open(store_csv, newline="") as f:
         reader = csv.reader(f)
         header = next(reader)
         rows = list(itertools.islice(reader, n))
-    qty = header.index("produced_qty")
-    good = header.index("good_qty")
+    k, qty = header.index(key), header.index(qty_col)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as f:
         w = csv.writer(f)
@@ -78,11 +88,18 @@ def batch_of_runs(store_csv: Path, out: Path, n: int = 1000) -> Path:
         for i, row in enumerate(rows):
             row = list(row)
             if i % 2:
-                row[0] = f"NEW-{i:06d}"
+                row[k] = f"NEW-{i:06d}"
             row[qty] = str(int(float(row[qty])) + 1)
-            row[good] = str(min(int(float(row[good])), int(row[qty])))
+            if capped:
+                c = header.index(capped)
+                row[c] = str(min(int(float(row[c])), int(row[qty])))
             w.writerow(row)
     return out
+
+
+def batch_of_runs(store_csv: Path, out: Path, n: int = 1000) -> Path:
+    """n runs: half copies of existing runs (replaced: same run_id, other quantities), half new."""
+    return batch_of("production_runs", store_csv, out, n)
 
 
 def timed(fn, *args):
@@ -96,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=Path("/tmp/andon-scale"))
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--store", type=Path)
+    ap.add_argument(
+        "--table", choices=sorted(NEW_KEY), default="production_runs", help="the batch's table"
+    )
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="andon-bench-refresh-"))
     root = args.store or build_store(args.data, args.rows, tmp)
@@ -119,14 +139,16 @@ def main(argv: list[str] | None = None) -> int:
             engine.last_refresh,
         )
     )
-    src = (args.data / "production_runs.csv") if args.store else tmp / "csv" / "production_runs.csv"
-    batch = batch_of_runs(src, tmp / "batch" / "production_runs.csv")
+    name = f"{args.table}.csv"
+    src = (args.data / name) if args.store else tmp / "csv" / name
+    batch = batch_of(args.table, src, tmp / "batch" / name)
     r, s_ingest = timed(Store(root).ingest, batch)
     _, s = timed(engine.refresh)
     _, s_q = timed(engine.kpis, q, True)
     results.append(
         (
-            f"a 1,000-row batch (500 replaced, 500 new): ingest {s_ingest:.2f} s, then refresh",
+            f"a 1,000-row batch of {args.table} (500 replaced, 500 new): ingest "
+            f"{s_ingest:.2f} s, then refresh",
             s,
             engine.last_refresh,
         )

@@ -142,6 +142,9 @@ class Fact:
     # the column the fact's rows are recomputed by when a batch changes (its rows depend on other
     # rows of the same value); without one, rows are row-local and recomputed by day
     refresh_key: str | None = None
+    # the tables whose changes recompute the fact by refresh_key (default: every table it
+    # reads); a change of another table recomputes the days of its changed rows
+    refresh_key_for: tuple[str, ...] = ()
     rollups: tuple[Rollup, ...] = ()
 
     @property
@@ -423,6 +426,7 @@ def _load_semantic(raw: dict, tables: dict[str, Table]):
             mart=f.get("mart"),
             exclude=exclude,
             refresh_key=f.get("refresh_key"),
+            refresh_key_for=tuple(f.get("refresh_key_for", ())),
             rollups=_rollups(name, f, dates),
         )
         key = f.get("refresh_key")
@@ -430,6 +434,12 @@ def _load_semantic(raw: dict, tables: dict[str, Table]):
             raise ValueError(f"fact {name}: a fact without a mart needs a refresh_key column")
         if f.get("mart") and key and f["dims"].get(key) != "column":
             raise ValueError(f"fact {name}: its refresh_key must be a dimension of its mart")
+        by_day = key and name not in f.get("refresh_key_for", [name])
+        if by_day and dates[0] not in tables[name].columns:
+            raise ValueError(
+                f"fact {name}: recomputed by day when its own table changes, so its date "
+                f"{dates[0]!r} must be a column of the table"
+            )
     return dims, facts
 
 

@@ -135,24 +135,31 @@ def _values(con: duckdb.DuckDBPyConnection, sql: str) -> set:
     return {r[0] for r in con.execute(sql).fetchall()}
 
 
-def units_of(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, set]:
-    """{fact: units} that the rows of `_keys` in stg_<table> place: the days of each row-local
-    fact over the table, the refresh_key values of each fact with a refresh_key that reads it."""
-    keys = ", ".join(quote(k) for k in load().tables[table].key)
-    out: dict[str, set] = {}
+def by_key(fact: Fact, table: str) -> bool:
+    """Whether a change of `table` recomputes the fact by its refresh_key (else by day)."""
+    return bool(fact.refresh_key) and table in (fact.refresh_key_for or reads(fact))
+
+
+def units_of(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, tuple[str, set]]:
+    """{fact: (column, values)} that the rows of `_keys` in stg_<table> place, for each fact
+    that reads the table: the refresh_key values of a fact recomputed by key for this table,
+    else the days (from the fact's rows when a view, else from the table's own date column)."""
+    t = load().tables[table]
+    keys = ", ".join(quote(k) for k in t.key)
+    out: dict[str, tuple[str, set]] = {}
     for fact in load().facts.values():
         if table not in reads(fact):
             continue
-        if not fact.refresh_key:
-            rel, col = quote(fact.rows), quote(fact.date)
-        else:
-            rel, col = f"stg_{table}", quote(fact.refresh_key)
-            if fact.refresh_key not in load().tables[table].columns:
-                out[fact.name] = {ALL}
+        if by_key(fact, table):
+            col, rel = fact.refresh_key, f"stg_{table}"
+            if col not in t.columns:
+                out[fact.name] = (col, {ALL})
                 continue
-        out[fact.name] = _values(
-            con, f"select distinct {col} from {rel} semi join _keys using ({keys})"
-        )
+        else:
+            col = fact.date
+            rel = f"stg_{table}" if fact.refresh_key else quote(fact.rows)
+        sql = f"select distinct {quote(col)} from {rel} semi join _keys using ({keys})"
+        out[fact.name] = (col, _values(con, sql))
     return out
 
 
@@ -199,16 +206,31 @@ def _replace(con, table: MartTable, col: str, units: set) -> None:
     con.execute(f"insert into {quote(table.name)} select * from ({table.sql}) where {cond}", params)
 
 
-def _days(con, table: MartTable, col: str, units: set) -> set:
-    """The dates of a table's rows whose `col` is one of `units`."""
+def _changed_days(con, table: MartTable, col: str, units: set, replace) -> set:
+    """Run `replace` (recompute the table's rows of `units`) and return the dates of the rows it
+    changed: those in the symmetric difference of the rows before and after."""
     cond, params = _among(col, units)
-    sql = f"select distinct {quote(table.date)} from {quote(table.name)} where {cond}"
-    return {r[0] for r in con.execute(sql, params).fetchall()}
+    name = quote(table.name)
+    con.execute(
+        f"create or replace temp table _before as select * from {name} where {cond}", params
+    )
+    replace()
+    con.execute(f"create or replace temp table _after as select * from {name} where {cond}", params)
+    date = quote(table.date)
+    sql = f"""select distinct {date} from (
+        (select * from _after except all select * from _before)
+        union all
+        (select * from _before except all select * from _after))"""
+    days = {r[0] for r in con.execute(sql).fetchall()}
+    con.execute("drop table _before")
+    con.execute("drop table _after")
+    return days
 
 
-def recompute(con: duckdb.DuckDBPyConnection, fact: Fact, units: set) -> None:
-    """Recompute a fact's units in its tables: days of a row-local fact; refresh_key values of
-    the rows table and the mart, then the days they cover in the tables summed without the key."""
+def recompute(con: duckdb.DuckDBPyConnection, fact: Fact, col: str, units: set) -> None:
+    """Recompute a fact's units in its tables: by day, every table's rows of those days; by
+    refresh_key, the rows table's and the mart's rows of those values, then the days where the
+    mart's rows changed in the tables summed from it without the key."""
     if not units:
         return
     tables = derived_tables(fact)
@@ -217,7 +239,7 @@ def recompute(con: duckdb.DuckDBPyConnection, fact: Fact, units: set) -> None:
             con.execute(f"delete from {quote(t.name)}")
             con.execute(f"insert into {quote(t.name)} select * from ({t.sql})")
         return
-    if not fact.refresh_key:
+    if col != fact.refresh_key:
         for t in tables:
             _replace(con, t, t.date, units)
         return
@@ -225,10 +247,9 @@ def recompute(con: duckdb.DuckDBPyConnection, fact: Fact, units: set) -> None:
     days: set = set()
     for t in keyed:
         if t.name == fact.mart:
-            days |= _days(con, t, fact.refresh_key, units)
-        _replace(con, t, fact.refresh_key, units)
-        if t.name == fact.mart:
-            days |= _days(con, t, fact.refresh_key, units)
+            days = _changed_days(con, t, col, units, lambda t=t: _replace(con, t, col, units))
+        else:
+            _replace(con, t, col, units)
     for t in tables:
         if t not in keyed and days:
             _replace(con, t, t.date, days)
@@ -245,21 +266,24 @@ def _products(con: duckdb.DuckDBPyConnection, table: str) -> set:
 def _change(con, table: str, apply) -> None:
     """Apply one change of stg_<table> (its keys already in `_keys`) and recompute what it
     touches: the units each fact places the keys' rows in, before and after."""
-    before = units_of(con, table)
+    units: dict[tuple[str, str], set] = {}  # (fact, column) → values
+
+    def add(found: dict[str, tuple[str, set]]) -> None:
+        for name, (col, values) in found.items():
+            units.setdefault((name, col), set()).update(values)
+
+    add(units_of(con, table))
     feeds_dim = table in dim_reads()
     products = _products(con, table) if feeds_dim else set()
     apply()
-    units = units_of(con, table)
-    for name, got in before.items():
-        units[name] = units.get(name, set()) | got
-    if feeds_dim:
-        changed = refresh_dim(con, products | _products(con, table))
+    add(units_of(con, table))
+    if feeds_dim and (changed := refresh_dim(con, products | _products(con, table))):
         for fact in load().facts.values():
-            if DIM in reads(fact) and changed:
-                extra = changed if fact.refresh_key == "product" else {ALL}
-                units[fact.name] = units.get(fact.name, set()) | extra
-    for name, got in units.items():
-        recompute(con, load().facts[name], got)
+            if DIM in reads(fact):
+                key = fact.refresh_key if fact.refresh_key == "product" else fact.date
+                add({fact.name: (key, changed if key == "product" else {ALL})})
+    for (name, col), values in units.items():
+        recompute(con, load().facts[name], col, values)
 
 
 def added(con: duckdb.DuckDBPyConnection, table: str, batch: str, files: list[str]) -> None:

@@ -146,3 +146,12 @@ def test_factors_must_be_plain_ratios_over_the_products_rows(product, names, mes
     raw["performance"] = {"factors": ["availability", "quality_rate"]}
     with pytest.raises(ValueError, match="without factors"):
         _with_factors(kpis["oee"], ["availability", "performance"], kpis, raw)
+
+
+def test_orders_are_recomputed_by_product_only_when_inventory_changes():
+    # an order line's unit cost comes from its product's inventory snapshots; its other values
+    # from its own row: a batch of orders recomputes its days, a batch of snapshots the products
+    orders = load().facts["orders"]
+    assert orders.refresh_key == "product"
+    assert orders.refresh_key_for == ("inventory_snapshots",)
+    assert load().facts["inventory_snapshots"].refresh_key_for == ()  # every table it reads

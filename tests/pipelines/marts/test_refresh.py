@@ -243,3 +243,12 @@ def test_a_products_new_production_type_reaches_its_order_lines(tmp_path):
         assert got == [(expected,)]
         assert_same_as_full_build(engine)
     engine.close()
+
+
+def test_a_batch_of_orders_recomputes_its_days_and_a_batch_of_snapshots_the_products():
+    from pipelines.marts.refresh import by_key
+
+    orders, inventory = load().facts["orders"], load().facts["inventory_snapshots"]
+    assert not by_key(orders, "orders")  # its own rows: by promised day
+    assert by_key(orders, "inventory_snapshots")  # unit costs: by product
+    assert by_key(inventory, "inventory_snapshots")  # costs filled across snapshots: by product
