@@ -223,10 +223,10 @@ def big_rows(big: dict | None) -> list[str]:
     ]
 
 
-def write_section(out: Path, text: str) -> None:
-    """Replace the "## Dashboard" section of `out` (up to the next "## "), or append it."""
+def write_section(out: Path, text: str, heading: str = HEADING) -> None:
+    """Replace the `heading` section of `out` (up to the next "## "), or append it."""
     old = out.read_text() if out.exists() else ""
-    m = re.search(rf"^{re.escape(HEADING)}\s*$", old, flags=re.M)
+    m = re.search(rf"^{re.escape(heading)}\s*$", old, flags=re.M)
     if m:
         rest = old[m.end() :]
         nxt = re.search(r"^## ", rest, flags=re.M)

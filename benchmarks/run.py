@@ -712,9 +712,7 @@ def write_report(out: Path, text: str) -> None:
         old = out.read_text()
         m = re.search(rf"^{re.escape(DASHBOARD_HEADING)}\s*$", old, flags=re.M)
         if m:
-            rest = old[m.start() :]
-            nxt = re.search(r"^## ", rest[len(DASHBOARD_HEADING) :], flags=re.M)
-            keep = rest if nxt is None else rest[: len(DASHBOARD_HEADING) + nxt.start()]
+            keep = old[m.start() :]  # the dashboard sections, written by their own scripts
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text.rstrip() + "\n" + ("\n" + keep.rstrip() + "\n" if keep else ""))
 

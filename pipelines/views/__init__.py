@@ -165,11 +165,12 @@ def _scope(q: KpiQuery, dim: str) -> tuple[str, ...]:
 
 
 def dimension_values(engine: Engine, dims: list[str]) -> dict[str, list[str]]:
-    """The values each dimension takes in the data, from every fact it reaches: {dim: sorted}."""
+    """The values each dimension takes in the data, from every fact it reaches (its smallest
+    relation carrying the dimension: a rollup, else its mart or rows): {dim: sorted}."""
     reg = load()
     parts = [
-        f"select {sql_literal(d)} as dim, cast({quote(d)} as varchar) as value "
-        f"from {quote(f.relation)}"
+        f"select distinct {sql_literal(d)} as dim, cast({quote(d)} as varchar) as value "
+        f"from {quote(f.relation_for({d}))}"
         for d in dims
         for f in reg.facts.values()
         if f.reaches(d)
