@@ -8,11 +8,13 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from pipelines.staging.sources import InputError
 from pipelines.store import Store
 
 RULES_FILE = "alerts.toml"
@@ -123,3 +125,23 @@ def read_history(store: Store) -> list[dict]:
                 if isinstance(rec, dict):
                     out.append(rec)
     return out
+
+
+def set_rules(store: Store, path: Path | str) -> Path:
+    """Make a rules file (checked first: InputError saying what is wrong) the dataset's
+    alerts.toml, replacing any it had in one rename."""
+    from pipelines.alerts.rules import load_config
+
+    load_config(path)
+    if not store.root.is_dir():
+        raise InputError(f"no dataset {store.dataset!r} in {store.base}")
+    tmp = store.root / f".alerts.{uuid.uuid4().hex[:8]}.tmp"
+    shutil.copyfile(path, tmp)
+    os.replace(tmp, rules_path(store))
+    return rules_path(store)
+
+
+def datasets_with_rules(root: Path | str) -> list[str]:
+    """The datasets of a store that have an alerts.toml."""
+    store = Store(root)
+    return [name for name in store.datasets() if rules_path(store.at(name)).is_file()]
