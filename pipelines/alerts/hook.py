@@ -15,15 +15,16 @@ from pipelines.store import Store
 log = logging.getLogger("andon.alerts")
 
 
-def after_ingest(store: Store, engine: Engine | None = None) -> list[str]:
+def after_ingest(store: Store, engine: Engine | None = None, wait_s: float = 60.0) -> list[str]:
     """Evaluate the dataset's alerts (if it has an alerts.toml) and say what fired and what was
-    delivered; a failure is reported in a line, never raised."""
+    delivered; a failure is reported in a line, never raised. Another evaluation running longer
+    than wait_s is left to see the new data."""
     if not files.rules_path(store).is_file():
         return []
     own = engine is None
     try:
         engine = engine or Engine(store=store)
-        return summary_lines(evaluate(store, engine))
+        return summary_lines(evaluate(store, engine, wait_s=wait_s))
     except files.Busy as e:
         return [f"alerts: {e}; it will see the new data too"]
     except Exception as e:
