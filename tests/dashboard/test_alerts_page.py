@@ -66,14 +66,19 @@ def test_without_rules_the_page_says_how_to_add_them(monkeypatch, tmp_path):
     assert "Nothing has fired yet." in texts(at)
 
 
-def test_the_page_shows_the_rules_state_and_the_history_with_its_link(monkeypatch, store):
-    monkeypatch.setenv("ANDON_BASE_URL", "http://andon.example")
+def evaluated(store) -> list[dict]:
+    """Install RULES in the store's dataset `default` and evaluate them once: the events."""
     rules_path(Store(store)).write_text(RULES)
     engine = Engine(store=Store(store))
     try:
-        [event] = evaluate(Store(store), engine).events
+        return evaluate(Store(store), engine).events
     finally:
         engine.close()
+
+
+def test_the_page_shows_the_rules_state_and_the_history_with_its_link(monkeypatch, store):
+    monkeypatch.setenv("ANDON_BASE_URL", "http://andon.example")
+    [event] = evaluated(store)
     assert event["link"] == LINK
     at = app(monkeypatch, store)
     assert not at.exception and not at.error
@@ -85,12 +90,14 @@ def test_the_page_shows_the_rules_state_and_the_history_with_its_link(monkeypatc
     assert button.proto.url == LINK
 
 
-def test_a_bad_rules_file_is_a_warning_and_the_history_stays(monkeypatch, store):
+def test_a_bad_rules_file_is_a_warning_and_the_history_stays(monkeypatch, tmp_path):
+    store = make_store(tmp_path, FULL)
+    evaluated(store)
     rules_path(Store(store)).write_text('[[rule]]\nid = "x"\nkpi = "oee"\ncondition = "rarely"\n')
     at = app(monkeypatch, store)
     assert not at.exception
     assert "unknown condition" in at.warning[0].value
-    assert len(at.get("link_button")) == 1  # the event of the previous test
+    assert len(at.get("link_button")) == 1
 
 
 def test_the_links_parameters_are_the_dashboards_own():
