@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -107,3 +108,25 @@ def test_the_links_parameters_are_the_dashboards_own():
     assert state.GRAINS[link.DAY_GRAIN] == "day"
     for area, page in link.AREA_PAGES.items():
         assert (ROOT / "dashboard" / "app_pages" / f"{page}.py").is_file(), area
+
+
+def test_publishing_on_the_data_page_evaluates_the_datasets_alerts(monkeypatch, tmp_path):
+    from tests.dashboard import test_data_page as data_page
+    from tests.pipelines.alerts.sinks import HttpSink
+
+    store = make_store(tmp_path, FULL)
+    with HttpSink() as sink:
+        rules = RULES + f'webhooks = ["{sink.url}"]\n'
+        rules_path(Store(store)).write_text(rules)
+        monkeypatch.setenv("ANDON_STORE", str(store))
+        monkeypatch.setenv("ANDON_TARGETS", str(store / "no-targets.csv"))
+        at = AppTest.from_file(APP, default_timeout=60).run()
+        at = data_page.upload(at.switch_page(data_page.DATA).run(), "messy.csv", data_page.MESSY)
+        data_page.button(at, "Validate").click().run()
+        data_page.publish(data_page.into(at, "default"))
+        # the evaluation runs in the background: wait for its delivery (or give up after 60 s)
+        deadline = time.monotonic() + 60
+        while not sink.posts and time.monotonic() < deadline:
+            time.sleep(0.1)
+    [(_, payload)] = sink.posts
+    assert (payload["alert"]["rule"], payload["alert"]["event"]) == ("scrap-p", "firing")
