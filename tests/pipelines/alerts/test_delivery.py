@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipelines import Engine
-from pipelines.alerts import evaluate, read_history, read_state
+from pipelines.alerts import MAX_ATTEMPTS, evaluate, read_history, read_state
 from pipelines.alerts.deliver import send_email
 from pipelines.alerts.files import locked, rules_path
 from pipelines.alerts.hook import after_ingest
@@ -223,3 +223,20 @@ def test_the_state_file_is_json_and_names_each_rules_last_verdict(store, sinks):
     verdict = state["rules"]["scrap-p"]["verdict"]
     assert (verdict["status"], verdict["value"], verdict["held"]) == ("firing", 0.06, 2)
     assert state["outbox"] == []
+
+
+def test_a_delivery_failing_for_the_last_allowed_time_is_given_up_and_recorded(store, sinks):
+    http, smtp = sinks
+    http.status = 503
+    rules_path(store).write_text(rules_file(http.url, smtp.port))
+    engine = Engine(store=store)
+    evaluate(store, engine, now=NOW)  # the e-mail goes out, the webhook waits in the outbox
+    state_file = store.root / "alerts" / "state.json"
+    state = json.loads(state_file.read_text())
+    [waiting] = state["outbox"]
+    waiting["attempts"] = MAX_ATTEMPTS - 1  # as if it had failed at every evaluation since
+    state_file.write_text(json.dumps(state))
+    [last] = evaluate(store, engine, now=NOW).deliveries
+    assert (last["ok"], last["attempt"], last["gave_up"]) == (False, MAX_ATTEMPTS, True)
+    assert read_state(store)["outbox"] == []
+    assert evaluate(store, engine, now=NOW).deliveries == []  # not tried again
