@@ -25,7 +25,7 @@ from pipelines import Engine, KpiQuery, views
 from pipelines.contract import load as load_registry
 from pipelines.store import DEFAULT_DATASET, Store
 from pipelines.store.sweep import sweep_store, sweep_temp, ttl_hours
-from pipelines.views.targets import Targets, load_targets
+from pipelines.views.targets import Targets, dataset_targets_path, load_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("andon.dashboard.state")
@@ -83,12 +83,7 @@ def targets_path() -> Path | None:
     """The dataset's own targets.csv; else, for the sample plant (and a store made before
     datasets), ANDON_TARGETS or targets.csv at the repository root; else none (the registry's
     defaults)."""
-    own = dataset_store().targets_path
-    if own.is_file():
-        return own
-    if dataset() in (SAMPLE, DEFAULT_DATASET):
-        return Path(os.environ.get("ANDON_TARGETS", str(ROOT / "targets.csv")))
-    return None
+    return dataset_targets_path(dataset_store())
 
 
 # -------------------------------------------------------------------------------- datasets

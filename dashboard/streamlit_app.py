@@ -30,6 +30,7 @@ pages = [
     st.Page(PAGES / "production.py", title="Production", icon=":material/precision_manufacturing:"),
     st.Page(PAGES / "operations.py", title="Operations", icon=":material/local_shipping:"),
     st.Page(PAGES / "definitions.py", title="KPI definitions", icon=":material/menu_book:"),
+    st.Page(PAGES / "alerts.py", title="Alerts", icon=":material/notifications:"),
     st.Page(PAGES / "data.py", title="Data", icon=":material/upload_file:", url_path="data"),
 ]
 DATA_PAGE = pages[-1]

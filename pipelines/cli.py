@@ -1,4 +1,4 @@
-"""The command line: `python -m pipelines ingest|propose|kpis|explain|spc|batches|delete|datasets|targets`."""
+"""The command line: `python -m pipelines ingest|propose|kpis|explain|spc|batches|delete|datasets|targets|alerts`."""
 
 from __future__ import annotations
 
@@ -148,6 +148,7 @@ def build_parser() -> Parser:
     sp.add_argument("--where", type=_where, action="append", default=[], metavar="DIM=VALUE")
     sp.add_argument("--format", choices=("table", "json"), default="table")
     _dataset_arg(sp)
+    _alerts_parser(sub)
     return p
 
 
@@ -230,7 +231,7 @@ def cmd_ingest(args) -> int:
         return _ingest_with_mapping(args)
     store = Store(args.store, args.dataset)
     files = _csv_files(args.paths)
-    failed = 0
+    failed, results = 0, []
     for f in files:
         try:
             r = store.ingest(f)
@@ -239,6 +240,8 @@ def cmd_ingest(args) -> int:
             failed += 1
             continue
         _print_ingested(f.name, r)
+        results.append(r)
+    _alerts_after_ingest(store, results)
     return 2 if failed else 0
 
 
@@ -249,7 +252,7 @@ def _ingest_with_mapping(args) -> int:
     preset = None if args.auto else load_mapping_file(args.mapping)  # a bad one stops here
     store = Store(args.store, args.dataset)
     presets = presets_dir(store.base) if args.auto else None
-    failed = 0
+    failed, ingested = 0, []
     for f in args.paths:
         if not f.is_file():
             print(f"error: {f}: no such file (give files, not folders)", file=sys.stderr)
@@ -265,7 +268,19 @@ def _ingest_with_mapping(args) -> int:
             _print_ingested(f.name, r)
         for note in notes if not all(r.duplicate_of for r in results) else []:
             print(f"    note: {printable(note)}")
+        ingested += results
+    _alerts_after_ingest(store, ingested)
     return 2 if failed else 0
+
+
+def _alerts_after_ingest(store: Store, results) -> None:
+    """New batches: evaluate the dataset's alerts (pipelines/alerts/hook.py; what fails there is
+    printed, never fails the ingest)."""
+    if any(r.batch_id and not r.duplicate_of for r in results):
+        from pipelines.alerts.hook import after_ingest
+
+        for line in after_ingest(store):
+            print(printable(line))
 
 
 def _ingest_export(store: Store, f: Path, preset, presets) -> tuple[list, list[str]]:
@@ -699,6 +714,43 @@ _BASELINE_SOURCE = {
 }
 
 
+# ---------------------------------------------------------------------------------- alerts
+
+
+def _every(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 1 <= seconds <= 86_400:
+        raise argparse.ArgumentTypeError(f"--every takes 1 to 86400 seconds, not {text!r}")
+    return seconds
+
+
+def _alerts_parser(sub) -> None:
+    a = sub.add_parser("alerts", help="evaluate alert rules (a dataset's alerts.toml), deliver")
+    a.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
+    a.add_argument(
+        "--dataset", metavar="NAME", help="this dataset (default: every one with an alerts.toml)"
+    )
+    a.add_argument("--watch", action="store_true", help="evaluate again every --every seconds")
+    a.add_argument("--every", type=_every, metavar="SECONDS", help="with --watch (default 300)")
+    a.add_argument("--format", choices=("table", "json"), default="table")
+    a.add_argument("--check", type=Path, metavar="ALERTS.toml", help="check a rules file, exit")
+    a.add_argument(
+        "--set", type=Path, metavar="ALERTS.toml", help="check a rules file, make it the dataset's"
+    )
+
+
+def cmd_alerts(args) -> int:
+    """Evaluate alert rules once (or every --every seconds with --watch) and print what fired."""
+    from pipelines.alerts.cli import run_alerts
+
+    if args.every is not None and not args.watch:
+        raise UsageError("--every goes with --watch")
+    return run_alerts(args, _dataset, printable)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -712,6 +764,7 @@ def main(argv: list[str] | None = None) -> int:
             "propose": cmd_propose,
             "targets": cmd_targets,
             "spc": cmd_spc,
+            "alerts": cmd_alerts,
         }[args.command](args)
     except UsageError as e:
         print(f"error: {printable(e)}", file=sys.stderr)

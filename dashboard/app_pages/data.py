@@ -13,6 +13,7 @@ from dashboard import format as fmt
 from dashboard import state
 from dashboard import statelog as sl
 from dashboard import uploads as up
+from pipelines.alerts.hook import evaluate_in_background
 from pipelines.contract import load
 from pipelines.store import Store, check_dataset, dataset_name
 from pipelines.uploads import (
@@ -251,6 +252,11 @@ def publish(fid: str) -> None:
     state.drop_private(rec.batch_id)
     rec.batch_id = None
     rec.published = result
+    if not result.duplicate_of:  # the dataset's alerts see the new batch (in the background)
+        try:
+            evaluate_in_background(into, state.engine_for(into.dataset))
+        except Exception:
+            log.exception("alerts after publishing into %s", into.dataset)
     try:
         info = state.engine_for(into.dataset).info
         state.open_dataset(into.dataset, info.start, info.end)

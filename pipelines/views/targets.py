@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.contract import Kpi, load
 from pipelines.staging.sources import InputError
+from pipelines.store import DEFAULT_DATASET
 
 # A value that misses its target by less than this share of the target is "at risk" (not yet
 # "off target"). A targets.csv row may set its own band in an at_risk_band column.
@@ -167,3 +169,19 @@ def gap(value: float | None, target: float | None, direction: str) -> float | No
 
 def _nan(x: float) -> bool:
     return isinstance(x, float) and math.isnan(x)
+
+
+SAMPLE_DATASET = "sample"  # the sample plant (`make run`), which uses the repository's targets.csv
+REPO_TARGETS = Path(__file__).resolve().parents[2] / "targets.csv"
+
+
+def dataset_targets_path(store) -> Path | None:
+    """The targets.csv a dataset (a `Store`) uses: its own; else, for the sample plant and the
+    dataset `default`, ANDON_TARGETS or targets.csv at the repository root; else None (the
+    registry's defaults)."""
+    own = store.targets_path
+    if own.is_file():
+        return own
+    if store.dataset in (SAMPLE_DATASET, DEFAULT_DATASET):
+        return Path(os.environ.get("ANDON_TARGETS", str(REPO_TARGETS)))
+    return None
