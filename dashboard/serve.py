@@ -18,12 +18,14 @@ APP = ROOT / "dashboard" / "streamlit_app.py"
 
 
 def warm_engine() -> None:
-    """Build the shared engine (the same cached object the pages use). A failure here is
-    harmless: the first page run builds it again and shows the error."""
+    """Build the shared engine (the same cached object the pages use) and the filters' values
+    (kept by the engine). A failure here is harmless: the first page run builds it again and
+    shows the error."""
     from dashboard import state
+    from pipelines import views
 
     with contextlib.suppress(Exception):  # the page run reports it properly
-        state.shared_engine()
+        views.filter_options(state.shared_engine())
 
 
 def settle_paths() -> None:

@@ -92,6 +92,7 @@ class Engine:
         self.csv_rejects: dict[str, int] = {}
         # how the last refresh went: 'full' | 'incremental' | 'unchanged' | 'temporary'
         self.last_refresh: str | None = None
+        self._memo: dict[str, tuple] = {}
         self._marts_file = self._own_marts_file()
         self.refresh()
 
@@ -111,6 +112,16 @@ class Engine:
     @property
     def version(self) -> tuple[str, ...] | None:
         return self._version
+
+    def memo(self, key: str, compute):
+        """`compute()`, computed once per version of the data (e.g. the filters' values)."""
+        version = self._version
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        value = compute()
+        self._memo[key] = (version, value)
+        return value
 
     def _own_marts_file(self) -> MartsFile | None:
         """The dataset's persisted marts, when this engine reads the shared batches alone and no

@@ -190,8 +190,10 @@ def dimension_values(engine: Engine, dims: list[str]) -> dict[str, list[str]]:
 
 
 def filter_options(engine: Engine) -> dict[str, list[str]]:
-    """The values each global filter of the dashboard can take: {dim: sorted values}."""
-    return dimension_values(engine, [d.name for d in load().filter_dims()])
+    """The values each global filter of the dashboard can take: {dim: sorted values} (once per
+    version of the data)."""
+    dims = [d.name for d in load().filter_dims()]
+    return engine.memo("filter_options", lambda: dimension_values(engine, dims))
 
 
 # ---------------------------------------------------------------------------------- cards
