@@ -57,8 +57,9 @@ test: dev-venv chromium lint
 	$(BIN)/python -m pytest -q
 
 # benchmarks run on generated large data, outside the test suite: see docs/benchmarks.md
-bench: dev-venv
+bench: dev-venv chromium
 	$(BIN)/python benchmarks/run.py $(if $(HUGE),--huge)
+	$(BIN)/python benchmarks/dashboard_big.py
 
 sample: venv
 	$(BIN)/python sample_data/generate.py

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import hashlib
 import json
 import os
 import platform
@@ -128,6 +129,7 @@ class IngestFigure:
     pandas_s: float | None = None
     rejected: int = 0
     copy_s: float | None = None  # DuckDB's typed CSV → Parquet COPY of the same file
+    sha_s: float | None = None  # SHA-256 of the file alone (ingest's duplicate-file check)
 
     @property
     def ratio(self) -> float | None:
@@ -222,11 +224,21 @@ def run_ingest(res: Results, data: Path, store_dir: Path) -> None:
         if t in COMPARED:
             with tempfile.TemporaryDirectory(prefix="andon-copy-") as tmp:
                 _, res.ingest[t].copy_s = timed(copy_baseline, path, t, Path(tmp) / "copy.parquet")
+            _, res.ingest[t].sha_s = timed(sha256_of, path)
         log(
             f"ingest {t}: {r.rows_read:,} rows ({mb:,.0f} MB) in {secs:.2f} s "
             f"({r.rows_read / secs / 1e6:.2f} M rows/s, {mb / secs:.0f} MB/s), "
             f"{r.rows_rejected:,} rejected"
         )
+
+
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256 as the store computes it before reading (one thread, 1 MB blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
 
 
 def run_pandas_read_csv(res: Results, data: Path) -> None:
@@ -418,8 +430,14 @@ def profile(engine: Engine, q: KpiQuery) -> dict:
     for root in prof.get("operator", []):
         walk(root)
     query = prof.get("query") or {}
+    planning = sum(
+        float((prof.get(k) or {}).get("total_time", 0.0))
+        for k in ("planner", "optimizer", "physical_planner")
+    )
     return {
         "total_ms": float(query.get("total_time", float("nan"))) * 1000,
+        "planning_ms": planning * 1000,
+        "sql_kb": len(sql.encode()) / 1000,
         "rows_scanned": query.get("total_rows_scanned"),
         "scans": scans,
     }
@@ -656,6 +674,7 @@ def render(res: Results) -> str:
                 f"{x['rows_out']:,} | {x['ms']:.1f} |"
             )
         lines.append("")
+    lines += misses(res)
     lines += [
         "## How it is measured",
         "",
@@ -688,6 +707,52 @@ def render(res: Results) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def misses(res: Results) -> list[str]:
+    """Why each missed target is missed, from this run's own figures."""
+    out = ["### Where the time goes, and why targets are missed", ""]
+    prof, warm = res.profile, res.warm_median_ms
+    if prof and warm > TARGET_WARM_MS:
+        inside, plan = prof["total_ms"], prof.get("planning_ms", float("nan"))
+        scans = sum(x["ms"] for x in prof["scans"])
+        one_ms = res.per_mart_ms.get("downtime_events")
+        one = (
+            f"the one downtime KPI alone, over a rollup of tens of thousands of rows, takes "
+            f"{one_ms:.1f} ms the same way"
+            if one_ms
+            else "a query of one KPI costs several milliseconds the same way"
+        )
+        out.append(
+            f"- **Warm full set {warm:.0f} ms (target {TARGET_WARM_MS:.0f} ms).** DuckDB "
+            f"spends {inside:.0f} ms on the one generated query ({prof.get('sql_kb', 0):.0f} kB "
+            f"of SQL): {plan:.0f} ms binding, optimising and planning it, the rest executing "
+            f"(table scans {scans:.1f} ms of CPU over rollups of at most a few hundred thousand "
+            f"rows). The other {max(warm - inside, 0):.0f} ms are the engine's Python around it "
+            "(the registry, the pandas result frame, verdicts). The scans are no longer the "
+            f"cost; the fixed cost is: {one}. A prepared statement would skip the planning, but DuckDB's Python API cannot "
+            'pass parameters to `EXECUTE` ("This type of statement can\'t be prepared"), and '
+            "writing the user's filter values into SQL text is not an option. The speed-up over "
+            f"pandas ({res.speedup:.0f}×, target {TARGET_SPEEDUP:.0f}×) follows from the same "
+            "fixed cost: pandas' time grows with the rows, DuckDB's does not (see the growth "
+            "exponents below)."
+        )
+    for t, f in res.ingest.items():
+        if f.ratio is None or f.ratio <= TARGET_INGEST_RATIO:
+            continue
+        extra = f.ingest_s - (f.copy_s or 0)
+        sha = (
+            f" (of which {f.sha_s:.1f} s is the SHA-256 of the file, read once on one thread before the CSV read to refuse a file already ingested)"
+            if f.sha_s
+            else ""
+        )
+        out.append(
+            f"- **Ingest {t} {f.ratio:.2f}× the COPY (target {TARGET_INGEST_RATIO}×).** "
+            f"{extra:.1f} s over the COPY's {f.copy_s:.1f} s{sha}; the rest is what the COPY "
+            "does not do: every contract rule, the file's line numbers (counted from the line "
+            "ends), the duplicate-key check across the file and the rejects file."
+        )
+    return out + [""] if len(out) > 2 else []
 
 
 def growth_section(data: Path, huge: bool) -> str:
