@@ -299,6 +299,8 @@ def _take_created(found: dict[str, Action], name: str, e: dict, problems: list[s
             date.fromisoformat(e["due"]) if e.get("due") else None,
         )
         at = _time(e["at"])
+        if not isinstance(e["id"], str) or not _ACTION_ID.fullmatch(e["id"]):
+            raise ValueError(f"not an action id: {e['id']!r}")
         action = Action(e["id"], kpi, check_scope(e.get("scope")), day, text, owner, due, at)
     except (KeyError, TypeError, ValueError, InputError) as err:
         problems.append(f"{name}: a note that cannot be read ({err})")
@@ -310,7 +312,7 @@ def _take_created(found: dict[str, Action], name: str, e: dict, problems: list[s
 
 
 def _apply(found: dict[str, Action], name: str, e: dict, problems: list[str]) -> None:
-    action = found.get(e.get("id"))
+    action = found.get(e["id"]) if isinstance(e.get("id"), str) else None
     try:
         at = _time(e["at"])
     except (KeyError, TypeError, ValueError):
