@@ -463,3 +463,56 @@ def scores(df: pd.DataFrame, kind: str, height: int = 240) -> go.Figure:
     fig.update_xaxes(type="category", title_text="CSAT score" if kind == "csat" else "NPS score")
     fig.update_yaxes(title_text="responses")
     return fig
+
+
+def action_pins(fig: go.Figure, markers: pd.DataFrame) -> go.Figure:
+    """Notes on a trend (pipelines.actions.trend_markers): a dotted vertical line at each note's
+    period and a pin on its KPI's line there (when that period has a value); the hover says
+    the note, its owner and status. User text is shown literally."""
+    if markers.empty:
+        return fig
+    colours = {t.name: t.line.color for t in fig.data if t.line is not None and t.line.color}
+    for period in dict.fromkeys(markers["period"]):
+        fig.add_vline(x=str(period), line_dash="dot", line_color=GREY, line_width=1)
+    for label, g in markers.dropna(subset=["value"]).groupby("label", sort=False):
+        fig.add_trace(
+            go.Scatter(
+                x=g["period"],
+                y=g["value"],
+                name=f"{label}: notes",
+                mode="markers",
+                marker={
+                    "symbol": "star",
+                    "size": 15,
+                    "color": colours.get(label, GREY),
+                    "line": {"color": "white", "width": 1},
+                },
+                customdata=[[literal(_short(t)), literal(d)] for t, d in _pin_texts(g)],
+                hovertemplate="📌 %{customdata[0]}<br>%{customdata[1]}<extra></extra>",
+                showlegend=False,
+            )
+        )
+    return fig
+
+
+def _short(text: str, n: int = 120) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _pin_texts(g: pd.DataFrame) -> list[tuple[str, str]]:
+    """(the note, 'owner Ann · open · due 10 Mar 2026 · about 4 Mar 2026') per marker."""
+    out = []
+    for r in g.to_dict("records"):
+        parts = [f"owner {r['owner']}" if _given(r["owner"]) else "no owner", r["status"]]
+        parts += [f"due {fmt.day(r['due'])}"] if _given(r["due"]) else []
+        out.append((r["text"], " · ".join([*parts, f"about {fmt.day(r['day'])}"])))
+    return out
+
+
+def _given(value) -> bool:
+    return (
+        value is not None
+        and value is not pd.NaT
+        and not (isinstance(value, float) and value != value)
+    )

@@ -31,6 +31,7 @@ pages = [
     st.Page(PAGES / "operations.py", title="Operations", icon=":material/local_shipping:"),
     st.Page(PAGES / "definitions.py", title="KPI definitions", icon=":material/menu_book:"),
     st.Page(PAGES / "alerts.py", title="Alerts", icon=":material/notifications:"),
+    st.Page(PAGES / "actions.py", title="Actions", icon=":material/push_pin:", url_path="actions"),
     st.Page(PAGES / "data.py", title="Data", icon=":material/upload_file:", url_path="data"),
 ]
 DATA_PAGE = pages[-1]

@@ -1,4 +1,4 @@
-"""The command line: `python -m pipelines ingest|propose|kpis|explain|spc|batches|delete|datasets|targets|alerts`."""
+"""The command line: `python -m pipelines ingest|propose|kpis|explain|spc|batches|delete|datasets|targets|alerts|actions`."""
 
 from __future__ import annotations
 
@@ -149,6 +149,7 @@ def build_parser() -> Parser:
     sp.add_argument("--format", choices=("table", "json"), default="table")
     _dataset_arg(sp)
     _alerts_parser(sub)
+    _actions_parser(sub)
     return p
 
 
@@ -713,6 +714,106 @@ _BASELINE_SOURCE = {
     "range start": "the range's first values",
 }
 
+# ---------------------------------------------------------------------------------- actions
+
+
+def _actions_parser(sub) -> None:
+    a = sub.add_parser("actions", help="notes on a KPI × scope × date: list, add, close, reopen")
+    _actions_common(a)
+    a.add_argument("--status", choices=("open", "closed", "all"), default="all")
+    verbs = a.add_subparsers(dest="verb", parser_class=Parser, metavar="{add,close,reopen}")
+    add = verbs.add_parser("add", help="add a note on a KPI")
+    add.add_argument("metric", type=_metric, metavar="KPI")
+    add.add_argument(
+        "--date",
+        dest="day",
+        type=_date,
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="the date the note is about",
+    )
+    add.add_argument("--text", required=True)
+    add.add_argument("--owner")
+    add.add_argument("--due", type=_date, metavar="YYYY-MM-DD")
+    add.add_argument(
+        "--where",
+        type=_where,
+        action="append",
+        default=[],
+        metavar="DIM=VALUE",
+        help="the note's scope, as the dashboard's filters (repeat it); none: all the data",
+    )
+    _actions_common(add, argparse.SUPPRESS)
+    for verb, text in (("close", "close an action (records when)"), ("reopen", "open it again")):
+        v = verbs.add_parser(verb, help=text)
+        v.add_argument("action_id", metavar="ID")
+        _actions_common(v, argparse.SUPPRESS)
+
+
+def _actions_common(parser, suppress=None) -> None:
+    """--store, --dataset, --format: on `actions` and again after its verb (where a default
+    would overwrite the value given before the verb, so there they have none)."""
+    parser.add_argument("--store", type=Path, default=suppress or DEFAULT_STORE, metavar="DIR")
+    parser.add_argument("--dataset", metavar="NAME", default=suppress, help=f"{_ONE_DATASET}")
+    parser.add_argument("--format", choices=("table", "json"), default=suppress or "table")
+
+
+def cmd_actions(args) -> int:
+    """List a dataset's actions, or add, close or reopen one."""
+    from pipelines.actions import ActionLog
+
+    store = _dataset(args)
+    log = ActionLog(store)
+    if args.verb == "add":
+        action = log.add(
+            args.metric, args.day, args.text, args.owner, args.due, _action_scope(store, args.where)
+        )
+        done = [action]
+    elif args.verb in ("close", "reopen"):
+        done = [getattr(log, args.verb)(args.action_id)]
+    else:
+        read = log.read()
+        for problem in read.problems:
+            print(f"note: {printable(problem)}", file=sys.stderr)
+        wanted = {"open": [True], "closed": [False], "all": [True, False]}[args.status]
+        done = [a for a in read.actions if a.is_open in wanted]
+    if args.format == "json":
+        out = [a.to_json() for a in done]
+        json.dump(out if args.verb is None else out[0], sys.stdout, indent=1, ensure_ascii=False)
+        print()
+        return 0
+    if args.verb is None and not done:
+        print("no actions")
+    for a in done:
+        _print_action(
+            a, {"add": "added ", "close": "closed ", "reopen": "reopened "}.get(args.verb, "")
+        )
+    return 0
+
+
+def _action_scope(store: Store, where: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """--where as a note's scope; a value the data does not have is a one-line error."""
+    if not where:
+        return {}
+    from pipelines.engine import Engine
+
+    engine = Engine(store=store)
+    try:
+        return _filters(engine, where)
+    finally:
+        engine.close()
+
+
+def _print_action(a, verb: str = "") -> None:
+    kpis = load().kpis
+    label = kpis[a.kpi].label if a.kpi in kpis else a.kpi
+    scope = "; ".join(f"{d} = {' | '.join(map(printable, v))}" for d, v in a.scope) or "all data"
+    parts = [f"owner {printable(a.owner)}" if a.owner else "no owner"]
+    parts += [f"due {a.due}"] if a.due else []
+    parts += [f"closed {a.closed_at:%Y-%m-%d %H:%M:%S} UTC"] if a.closed_at else []
+    print(f"{verb}{a.id}  {a.status():<8} {a.day}  {label} ({scope})  {', '.join(parts)}")
+    print(f"    {printable(a.text)}")
+
 
 # ---------------------------------------------------------------------------------- alerts
 
@@ -765,6 +866,7 @@ def main(argv: list[str] | None = None) -> int:
             "targets": cmd_targets,
             "spc": cmd_spc,
             "alerts": cmd_alerts,
+            "actions": cmd_actions,
         }[args.command](args)
     except UsageError as e:
         print(f"error: {printable(e)}", file=sys.stderr)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import cards, charts, chrome, drill, state
+from dashboard import actions, cards, charts, chrome, drill, state
 from dashboard import format as fmt
 from pipelines import Engine, KpiQuery
 from pipelines.contract import load
@@ -31,9 +31,10 @@ def delivery_section(q: KpiQuery, summary: pd.DataFrame) -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         trend = state.get("kpi_trend", q, kpis=("otd", "otif", "fill_rate"))
-        drill.chart(charts.trend(trend, height=300), key="delivery-trend")
+        drill.chart(actions.on_trend(charts.trend(trend, height=300), trend), key="delivery-trend")
         if not trend.empty:
             cards.not_shown(trend.attrs.get("reasons"))
+        actions.note_link(["otd", "otif", "fill_rate"])
     with right:
         st.caption("Open past-due order lines by customer. Click one to focus on it.")
         due = state.get("past_due_by_customer", q)
@@ -70,7 +71,7 @@ def cycle_section(q: KpiQuery, summary: pd.DataFrame) -> None:
     with right:
         st.markdown("#### Gross margin")
         trend = state.get("kpi_trend", q, kpis=("gross_margin",))
-        drill.chart(charts.trend(trend, height=300), key="margin-trend")
+        drill.chart(actions.on_trend(charts.trend(trend, height=300), trend), key="margin-trend")
 
 
 def inventory_section(q: KpiQuery, summary: pd.DataFrame) -> None:
@@ -162,11 +163,11 @@ def customer_section(q: KpiQuery, summary: pd.DataFrame) -> None:
     left, right = st.columns(2, gap="large")
     with left:
         trend = state.get("kpi_trend", q, kpis=("csat",))
-        drill.chart(charts.trend(trend, height=260), key="csat-trend")
+        drill.chart(actions.on_trend(charts.trend(trend, height=260), trend), key="csat-trend")
         drill.chart(charts.scores(scores, "csat"), key="csat-scores")
     with right:
         trend = state.get("kpi_trend", q, kpis=("nps",))
-        drill.chart(charts.trend(trend, height=260), key="nps-trend")
+        drill.chart(actions.on_trend(charts.trend(trend, height=260), trend), key="nps-trend")
         drill.chart(charts.scores(scores, "nps"), key="nps-scores")
 
 

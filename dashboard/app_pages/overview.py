@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from dashboard import cards, charts, chrome, drill, state
+from dashboard import actions, cards, charts, chrome, drill, state
 from dashboard import format as fmt
 from pipelines import Engine, KpiQuery, views
 from pipelines.contract import load
@@ -80,9 +80,11 @@ def trend_chart(summary: pd.DataFrame, area: str, title: str) -> None:
         st.caption("Pick KPIs above to see their trend against target.")
         return
     trend = views.summary_trend(summary, chosen)
-    drill.chart(charts.trend(trend, height=300), key=f"trend-chart-{area}")
+    figure = actions.on_trend(charts.trend(trend, height=300), trend)
+    drill.chart(figure, key=f"trend-chart-{area}")
     if not trend.empty:
         cards.not_shown(trend.attrs.get("reasons"))
+    actions.note_link(chosen)
 
 
 def body(engine: Engine, q: KpiQuery) -> float:
