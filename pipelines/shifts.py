@@ -290,14 +290,15 @@ def _check_gaps(shifts: list[Shift]) -> None:
 
 def calendar_for(folder: Path | str | None) -> tuple[Calendar, str | None]:
     """The calendar of a dataset folder (or a folder of CSVs): its own shifts.toml, else the
-    repository's. A bad own file is not applied: the repository's calendar, and why."""
+    repository's. A bad own file is not applied: the repository's calendar, and why the own
+    file is not (one line)."""
     own = Path(folder) / FILE_NAME if folder is not None else None
     if own is None or not own.is_file():
         return default_calendar(), None
     try:
         return load_calendar(own), None
     except InputError as e:
-        return default_calendar(), f"{e} (the repository's shifts.toml is used instead)"
+        return default_calendar(), str(e)
 
 
 @cache

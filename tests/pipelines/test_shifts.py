@@ -203,7 +203,7 @@ def test_a_datasets_bad_calendar_is_not_applied_and_says_why(tmp_path):
     )
     cal, problem = calendar_for(tmp_path)
     assert cal == ABC
-    assert "overlaps shift 'B'" in problem and "repository's shifts.toml is used instead" in problem
+    assert problem.startswith(f"{tmp_path / 'shifts.toml'}: shift 'A' (mon 06:00–14:00) overlaps")
     assert calendar_for(tmp_path / "elsewhere") == (ABC, None)
 
 

@@ -241,3 +241,25 @@ def test_a_datasets_own_calendar_places_its_runs_and_a_change_rebuilds(tmp_path)
         assert placed(engine, "fct_production_runs", "run_id")["R1"] == ("B", MON)
     finally:
         engine.close()
+
+
+def test_the_cli_narrows_to_a_shift_and_refuses_a_bad_calendar(tmp_path):
+    import json
+
+    from tests.conftest import cli, write_csvs
+
+    folder = write_csvs(tmp_path / "csv", production_runs=RUNS, downtime_events=STOPS)
+    got = cli("kpis", "--data", str(folder), "--from", "2026-11-16", "--to", "2026-11-16",
+              "--by", "shift", "--format", "json")  # fmt: skip
+    assert got.returncode == 0, got.stderr
+    output = {
+        r["shift"]: r["value"] for r in json.loads(got.stdout) if r["metric"] == "output_units"
+    }
+    # Monday: B = R1 (21:59) 100; C = R2 (22:00) + R3 (Tuesday 01:00) = 80
+    assert output == {"B": 100, "C": 80}
+    (folder / "shifts.toml").write_text('[[shift]]\nname = "A"\nstart = "6:00"\nend = "6:00"\n')
+    bad = cli("kpis", "--data", str(folder))
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == (
+        f"error: {folder / 'shifts.toml'}: shift 'A' starts and ends at 06:00: a shift lasts less than 24 h"
+    )
