@@ -109,7 +109,8 @@ def shift_help(engine: Engine) -> str:
         f"Shifts: {listed}. The shift ranges end at the data's latest run or stop: **This shift** "
         "is the shift it falls in, **Today** that shift's production day (a night shift counts "
         "on the day it starts), **Last 24 h** the shifts starting in the 24 h up to this "
-        "shift's end; each is compared with the same shifts a day before."
+        "shift's end. A shift is compared with the same shift the last day it ran; a day and "
+        "the last 24 h with the day and the 24 h before."
     )
 
 
