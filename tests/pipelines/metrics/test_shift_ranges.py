@@ -263,3 +263,19 @@ def test_the_cli_narrows_to_a_shift_and_refuses_a_bad_calendar(tmp_path):
     assert bad.stderr.strip() == (
         f"error: {folder / 'shifts.toml'}: shift 'A' starts and ends at 06:00: a shift lasts less than 24 h"
     )
+
+
+def test_the_shift_filter_narrows_a_shift_range_further(engine):
+    def output(shift: str) -> float | None:
+        q = KpiQuery.make(
+            start=MON,
+            end=MON,
+            first_shifts=["C"],
+            last_shifts=["C"],
+            filters={"shift": [shift]},
+            kpis=["output_units"],
+        )
+        return values(engine.kpis(q))["output_units"]
+
+    # Monday's C filtered to C: R2 + R3 = 80; filtered to B: no run in scope (n/a, not 0)
+    assert (output("C"), output("B")) == (80, None)
