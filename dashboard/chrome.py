@@ -13,7 +13,7 @@ import streamlit as st
 
 from dashboard import cards, state
 from dashboard import format as fmt
-from pipelines import Engine, KpiQuery
+from pipelines import Engine, KpiQuery, shifts
 
 log = logging.getLogger("andon.dashboard")
 
@@ -102,6 +102,18 @@ def as_of_input(engine: Engine) -> None:
     )
 
 
+def shift_help(engine: Engine) -> str:
+    """How the shift ranges are read, with the dataset's shifts."""
+    listed = ", ".join(f"{fmt.plain(s.name)} {s.clock()}" for s in engine.calendar.shifts)
+    return (
+        f"Shifts: {listed}. The shift ranges end at the data's latest run or stop: **This shift** "
+        "is the shift it falls in, **Today** that shift's production day (a night shift counts "
+        "on the day it starts), **Last 24 h** the shifts starting in the 24 h up to this "
+        "shift's end. A shift is compared with the same shift the last day it ran; a day and "
+        "the last 24 h with the day and the 24 h before."
+    )
+
+
 def sidebar(engine: Engine) -> None:
     """The global filters (bound to the URL) and the live refresh settings."""
     info = engine.info
@@ -115,8 +127,14 @@ def sidebar(engine: Engine) -> None:
             key=state.RANGE,
             bind="query-params",
             help="Ends on the as-of date (the latest date in the data unless you pick one), not "
-            "today's date.",
+            "today's date. " + shift_help(engine),
         )
+        if engine.calendar_problem:
+            st.warning(
+                f"This dataset's shift calendar is not applied: {fmt.plain(engine.calendar_problem)}. "
+                "The repository's shifts are used.",
+                icon=":material/schedule:",
+            )
         as_of_input(engine)
         if state.RANGES.get(st.session_state.get(state.RANGE)) == "custom" and info.end:
             start, end = state.preset_window("last_30", state.as_of(engine) or info.end)
@@ -164,7 +182,7 @@ def sidebar(engine: Engine) -> None:
 
 def scope_text(engine: Engine, q: KpiQuery) -> str:
     q = engine.resolve_query(q)
-    parts = [fmt.period(q.start, q.end)]
+    parts = [fmt.shift_span(q.start, q.end, q.first_shifts, q.last_shifts)]
     for dim in state.FILTERS.values():
         values = q.filter_dict.get(dim.name)
         if values:  # values come from the data: shown as plain text
@@ -173,9 +191,28 @@ def scope_text(engine: Engine, q: KpiQuery) -> str:
     return " · ".join(parts)
 
 
+def data_as_of(engine: Engine) -> tuple[str, str]:
+    """When the data is as of, and what follows it: the as-of day picked; else the data's latest
+    run or stop start and its shift ('14 Nov 2026 21:21', ' · shift B'), or its latest date
+    first when events without a time (deliveries, surveys) come later."""
+    info, picked = engine.info, state.as_of(engine)
+    if picked is not None or info.latest is None:
+        return fmt.day(picked or info.as_of), ""
+    occ = shifts.shift_of(engine.calendar, info.latest)
+    shift = ""
+    if occ is not None:
+        shift = f"shift {fmt.plain(occ.shift)}"
+        shift += "" if occ.day == info.latest.date() else f" of {fmt.day(occ.day)}"
+    if info.as_of is None or info.as_of <= info.latest.date():
+        return fmt.moment(info.latest), f" · {shift}" if shift else ""
+    last = f"last run or stop {fmt.moment(info.latest)}" + (f", {shift}" if shift else "")
+    return fmt.day(info.as_of), f" · {last}"
+
+
 def freshness(engine: Engine, computed_at: float | None) -> str:
-    """'Data as of 15 Nov 2026 · refreshed 4 s ago · live every 30 s'."""
-    text = f"Data as of **{fmt.day(state.as_of(engine) or engine.info.as_of)}**"
+    """'Data as of 15 Nov 2026 21:21 · shift B · refreshed 4 s ago · live every 30 s'."""
+    when, then = data_as_of(engine)
+    text = f"Data as of **{when}**{then}"
     mode = state.view_mode()
     if mode != state.SHARED:
         text = f":orange-badge[{mode}] " + text

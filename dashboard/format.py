@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date
+from datetime import date, datetime
 
 NA = "n/a"
 MINUS = "-"  # ASCII: st.metric reads a leading "-" as a fall
@@ -122,6 +122,25 @@ def period(start: date | None, end: date | None) -> str:
     if start.year == end.year:
         return f"{start.strftime('%d %b').lstrip('0')} – {day(end)}"
     return f"{day(start)} – {day(end)}"
+
+
+def moment(t: datetime | None) -> str:
+    """'14 Nov 2026 21:21'."""
+    return f"{day(t.date())} {t:%H:%M}" if t else NA
+
+
+def shift_span(start: date, end: date, first, last) -> str:
+    """A window as text, its shift names (data: escaped) when narrowed to shifts: 'Shift B ·
+    14 Nov 2026', 'Shift C of 13 Nov – shift B of 14 Nov 2026', or the days."""
+    if first is None or last is None:
+        return day(start) if start == end else period(start, end)
+    if start == end:
+        names = [plain(n) for n in first if n in last]
+        if len(names) == 1:
+            return f"Shift {names[0]} · {day(start)}"
+        return f"Shifts {names[0]}–{names[-1]} · {day(start)}" if names else day(start)
+    head = start.strftime("%d %b").lstrip("0")
+    return f"Shift {plain(first[0])} of {head} – shift {plain(last[-1])} of {day(end)}"
 
 
 def ago(seconds: float) -> str:

@@ -15,13 +15,13 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import streamlit as st
 
 from dashboard import sessions
-from pipelines import Engine, KpiQuery, views
+from pipelines import Engine, KpiQuery, shifts, views
 from pipelines.contract import load as load_registry
 from pipelines.store import DEFAULT_DATASET, Store
 from pipelines.store.sweep import sweep_store, sweep_temp, ttl_hours
@@ -44,8 +44,14 @@ EVERY = "every"
 FILTERS = {d.key: d for d in load_registry().filter_dims()}
 DIM_KEYS = {key: d.name for key, d in FILTERS.items()}
 
-# date range presets: the label (shown, and in the URL) → code
+# date range presets: the label (shown, and in the URL) → code; the shift ranges' codes are
+# pipelines.shifts.PRESETS (their windows come from the dataset's shift calendar)
 RANGES = {
+    "This shift": "this_shift",
+    "Previous shift": "previous_shift",
+    "Today": "today",
+    "Yesterday": "yesterday",
+    "Last 24 h": "last_24h",
     "Last 7 days": "last_7",
     "Last 30 days": "last_30",
     "Last 90 days": "last_90",
@@ -324,11 +330,32 @@ def as_of(engine: Engine) -> date | None:
     return None
 
 
+def now(engine: Engine) -> datetime | None:
+    """The data's "now" the shift ranges end at: its latest run or stop start, or the end of
+    the as-of day picked before it (or of the data's as-of date when it has no times)."""
+    info = engine.info
+    picked = as_of(engine) or (None if info.latest else info.end)
+    return shifts.now_for(engine.calendar, info.latest, picked)
+
+
+def shift_range(engine: Engine) -> shifts.ShiftWindow | None:
+    """The window of the selected shift range (today, this shift …), or None for a date range."""
+    preset = RANGES.get(st.session_state.get(RANGE) or DEFAULT_RANGE)
+    moment = now(engine)
+    if preset not in shifts.PRESETS or moment is None:
+        return None
+    return shifts.shift_window(engine.calendar, moment, preset)
+
+
 def window(engine: Engine) -> tuple[date, date]:
-    """The selected date window (inclusive), ending on the as-of date."""
+    """The selected date window (inclusive), ending on the as-of date (a shift range: its
+    production days)."""
     info = engine.info
     end = as_of(engine) or info.end or date.today()
     preset = RANGES.get(st.session_state.get(RANGE) or DEFAULT_RANGE, "last_30")
+    if preset in shifts.PRESETS:
+        sw = shift_range(engine)
+        return (sw.start, sw.end) if sw else (end, end)
     if preset == "all":  # every date of the data, due dates ahead of the as-of date included
         last = max(info.last or end, end)
         return min(info.start or end, end), last
@@ -355,7 +382,14 @@ def filters() -> dict[str, list[str]]:
 def current_query(engine: Engine) -> KpiQuery:
     start, end = window(engine)
     grain = GRAINS.get(st.session_state.get(GRAIN) or DEFAULT_GRAIN, "day")
-    return KpiQuery.make(start=start, end=end, as_of=as_of(engine), filters=filters(), grain=grain)
+    sw = shift_range(engine)
+    bounds = {}
+    if sw is not None:  # the first and last day narrowed to their shifts in range
+        bounds = {"first_shifts": sw.first_shifts, "last_shifts": sw.last_shifts}
+        bounds["step_days"] = sw.step_days
+    return KpiQuery.make(
+        start=start, end=end, as_of=as_of(engine), filters=filters(), grain=grain, **bounds
+    )
 
 
 def live_every() -> int | None:

@@ -447,11 +447,14 @@ def _engine(args):
                 f"note: {n} row(s) of {table}.csv rejected (ingest the file to see why)",
                 file=sys.stderr,
             )
-        return engine
-    root = args.store or DEFAULT_STORE
-    if not Path(root).is_dir():
-        raise InputError(f"{root}: no store here (run `python -m pipelines ingest` first)")
-    return Engine(store=_dataset(args, root))
+    else:
+        root = args.store or DEFAULT_STORE
+        if not Path(root).is_dir():
+            raise InputError(f"{root}: no store here (run `python -m pipelines ingest` first)")
+        engine = Engine(store=_dataset(args, root))
+    if engine.calendar_problem:  # days and shifts depend on it: no numbers from another calendar
+        raise InputError(engine.calendar_problem)
+    return engine
 
 
 def _filters(engine, where: list[tuple[str, str]]) -> dict[str, list[str]]:

@@ -12,7 +12,7 @@ import tempfile
 import threading
 import weakref
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -24,6 +24,7 @@ from pipelines.marts import build_marts
 from pipelines.marts.persist import MartsFile, empty_stg_sql, synced
 from pipelines.metrics import GRAINS, ResolvedKpi, as_float, kpi_sql, params_for, verdict
 from pipelines.semantic import rows_sql, scope_reason
+from pipelines.shifts import FILE_NAME, SHIFT, Calendar, calendar_for
 from pipelines.staging import quote
 from pipelines.staging.sources import InputError, open_source, stage
 from pipelines.store import Store
@@ -31,7 +32,11 @@ from pipelines.store import Store
 
 @dataclass(frozen=True)
 class KpiQuery:
-    """A scope for KPIs. Dates are inclusive; None means the data's own range and as-of date."""
+    """A scope for KPIs. Dates are inclusive; None means the data's own range and as-of date.
+
+    A shift range (pipelines.shifts.shift_window) narrows the first and the last day to some of
+    their shifts (`first_shifts`, `last_shifts`; None: the whole day), and says how many days
+    before it its previous period lies (`step_days`; None: the window's length)."""
 
     start: date | None = None
     end: date | None = None
@@ -40,11 +45,14 @@ class KpiQuery:
     by: tuple[str, ...] = ()
     grain: str | None = None
     kpis: tuple[str, ...] | None = None
+    first_shifts: tuple[str, ...] | None = None
+    last_shifts: tuple[str, ...] | None = None
+    step_days: int | None = None
 
     @staticmethod
     def make(filters: dict[str, list[str] | tuple[str, ...]] | None = None, **kw) -> KpiQuery:
         f = tuple(sorted((k, tuple(sorted(v))) for k, v in (filters or {}).items() if v))
-        for key in ("by", "kpis"):
+        for key in ("by", "kpis", "first_shifts", "last_shifts"):
             if kw.get(key) is not None:
                 kw[key] = tuple(kw[key])
         return KpiQuery(filters=f, **kw)
@@ -53,6 +61,17 @@ class KpiQuery:
     def filter_dict(self) -> dict[str, tuple[str, ...]]:
         return dict(self.filters)
 
+    @property
+    def shift_bounds(self) -> tuple[bool, bool]:
+        """Whether the first and the last day are narrowed to some of their shifts."""
+        return self.first_shifts is not None, self.last_shifts is not None
+
+    @property
+    def scope_dims(self) -> set[str]:
+        """The dimensions the scope narrows or groups by (a shift range narrows by shift)."""
+        dims = set(self.by) | set(self.filter_dict)
+        return dims | {SHIFT} if any(self.shift_bounds) else dims
+
 
 @dataclass
 class DataInfo:
@@ -60,6 +79,7 @@ class DataInfo:
     end: date | None
     as_of: date | None
     last: date | None = None  # the latest date of any kind (plans too: due dates ahead)
+    latest: datetime | None = None  # the latest start of a run or a stop: the data's "now"
     rows: dict[str, int] = field(default_factory=dict)
     columns_with_values: set[str] = field(default_factory=set)  # "table.column"
     # (fact, flag) of the flags counted whenever present (Fact.counted: unrecognised_<column>,
@@ -93,6 +113,11 @@ class Engine:
         # how the last refresh went: 'full' | 'incremental' | 'unchanged' | 'temporary'
         self.last_refresh: str | None = None
         self._memo: dict[str, tuple] = {}
+        # the shift calendar runs and stops are placed with (the folder's own shifts.toml, else
+        # the repository's), and why the folder's own is not applied
+        self.calendar: Calendar
+        self.calendar_problem: str | None = None
+        self._calendar_stat: tuple | None = ()
         self._marts_file = self._own_marts_file()
         self.refresh()
 
@@ -171,7 +196,7 @@ class Engine:
             self._con.execute("set enable_progress_bar = false")
         for attempt in range(3):
             try:
-                self.last_refresh = synced(self._con, self.store.batches())
+                self.last_refresh = synced(self._con, self.store.batches(), self.calendar)
                 break
             except duckdb.IOException:
                 if attempt == 2:
@@ -192,10 +217,25 @@ class Engine:
                 self._marts_file = None
 
     def _store_version(self) -> tuple[str, ...]:
+        """The batches read (or "csv") and the shift calendar: a change of either rebuilds."""
+        shifts = (f"shifts:{self._load_calendar().digest}",)
         if self.store is None:
-            return ("csv",)
+            return ("csv", *shifts)
         shared = self.store.version() if self.include_shared else ()
-        return shared + tuple(f"private:{b}" for b in self.private)
+        return shared + tuple(f"private:{b}" for b in self.private) + shifts
+
+    def _load_calendar(self) -> Calendar:
+        """The calendar, read again when its file changed (a stat per refresh)."""
+        own = (self.store.root if self.store is not None else self.csv_dir) / FILE_NAME
+        try:
+            st = own.stat()
+            stat = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stat = None
+        if stat != self._calendar_stat:
+            self.calendar, self.calendar_problem = calendar_for(own.parent)
+            self._calendar_stat = stat
+        return self.calendar
 
     def _files(self, table: str, shared: list) -> list[Path]:
         files = self.store.files(table, shared) if self.include_shared else []
@@ -277,7 +317,7 @@ class Engine:
                         self.csv_rejects[name] = rejected
                 else:
                     con.execute(f"create or replace table stg_{name} as {empty_stg_sql(table)}")
-        build_marts(con)
+        build_marts(con, self.calendar)
         self.info = self._data_info(con)
         return con
 
@@ -313,10 +353,23 @@ class Engine:
             end=end,
             as_of=end,
             last=max(lasts) if lasts else None,
+            latest=self._latest(con),
             rows=rows,
             columns_with_values=present,
             counted=self._counted(con),
         )
+
+    @staticmethod
+    def _latest(con: duckdb.DuckDBPyConnection) -> datetime | None:
+        """The latest moment something started: the newest value of each table dated by a
+        timestamp (its contract `date`: the start of a run or a stop)."""
+        found = []
+        for name, table in load().tables.items():
+            if table.columns[table.date].type == "timestamp":
+                sql = f"select max({quote(table.date)}) from stg_{name}"
+                found.append(con.execute(sql).fetchone()[0])
+        found = [t for t in found if t is not None]
+        return max(found) if found else None
 
     @staticmethod
     def _counted(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
@@ -365,10 +418,11 @@ class Engine:
         return replace(q, start=start, end=end, as_of=as_of)
 
     def previous(self, q: KpiQuery) -> KpiQuery:
-        """The period of equal length just before q's (for deltas)."""
+        """The period just before q's (for deltas): of equal length, or `step_days` before for a
+        shift range (the same shift on the last day it ran; the 24 h before the last 24 h)."""
         q = self.resolve_query(q)
-        length = (q.end - q.start).days + 1
-        return replace(q, start=q.start - timedelta(days=length), end=q.start - timedelta(days=1))
+        step = timedelta(days=q.step_days or (q.end - q.start).days + 1)
+        return replace(q, start=q.start - step, end=q.end - step)
 
     def kpis(self, q: KpiQuery, with_previous: bool = False) -> pd.DataFrame:
         """KPIs for a scope, long format: one row per KPI × group × period (× window).
@@ -401,7 +455,7 @@ class Engine:
             p = self.previous(q)
             windows.append((p.start, p.end))
         computable, na_rows = [], []
-        scope_dims = set(q.by) | set(q.filter_dict)
+        scope_dims = q.scope_dims
         for k in wanted:
             rk = self.resolve(k)
             if rk is None:
@@ -423,6 +477,8 @@ class Engine:
         for d in (*q.by, *q.filter_dict):
             if d not in dims:
                 raise InputError(f"unknown dimension {d!r}; use one of: {', '.join(dims)}")
+        if q.step_days is not None and q.step_days < 1:
+            raise InputError(f"step_days must be 1 or more, not {q.step_days}")
 
     def _computed(self, resolved: list[ResolvedKpi], q: KpiQuery, windows) -> pd.DataFrame:
         # rows with a value Andon does not recognise, or of an `always` suspect, are counted
@@ -469,8 +525,11 @@ class Engine:
         return reasons, flags
 
     def _query(self, resolved, q: KpiQuery, windows, counted) -> pd.DataFrame:
-        sql = kpi_sql(resolved, len(windows), q.by, q.grain, q.filter_dict, counted)
-        params = params_for(sql, windows, q.as_of, q.filter_dict)
+        sql = kpi_sql(
+            resolved, len(windows), q.by, q.grain, q.filter_dict, counted, bounds=q.shift_bounds
+        )
+        shifts = (q.first_shifts, q.last_shifts)
+        params = params_for(sql, windows, q.as_of, q.filter_dict, shifts)
         cur = self.cursor()
         try:
             return cur.execute(sql, params).df()

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 from pipelines.contract import Fact, Flag, Part, load
+from pipelines.shifts import SHIFT
 from pipelines.staging import quote
 
 ROWS = "rows"  # the measure name of a flag's row count: "<flag>__rows"
@@ -152,14 +153,37 @@ def scope_reason(facts: set[str] | list[str], dims: set[str] | list[str]) -> str
     return None
 
 
-def scope_where(fact: Fact, date: str, filters, windows: int | None = None) -> str:
-    """The condition putting a fact's rows in scope: the date in the window(s) ($start/$end, or
-    $start_i/$end_i for each of `windows`) and each filter dimension in its list ($f_<dim>)."""
+def window_sql(date: str, i: int | None = None, bounds: tuple[bool, bool] = (False, False)) -> str:
+    """A row's date in a window: between $start and $end (or $start_i and $end_i); with shift
+    bounds, on the first (last) day only the shifts of $first_shifts ($last_shifts), so that a
+    window can start and end inside a day (pipelines.shifts: a shift range)."""
     col = quote(date)
+    start, end = ("$start", "$end") if i is None else (f"$start_{i}", f"$end_{i}")
+    shift = quote(SHIFT)
+    cond = f"{col} between {start} and {end}"
+    if bounds[0]:
+        cond += f" and ({col} <> {start} or list_contains($first_shifts, {shift}))"
+    if bounds[1]:
+        cond += f" and ({col} <> {end} or list_contains($last_shifts, {shift}))"
+    return cond
+
+
+def scope_where(
+    fact: Fact,
+    date: str,
+    filters,
+    windows: int | None = None,
+    bounds: tuple[bool, bool] = (False, False),
+) -> str:
+    """The condition putting a fact's rows in scope: the date in the window(s) ($start/$end, or
+    $start_i/$end_i for each of `windows`; `bounds`: see window_sql) and each filter dimension in
+    its list ($f_<dim>)."""
+    if any(bounds) and not fact.reaches(SHIFT):
+        raise ValueError(scope_reason([fact.name], [SHIFT]))
     if windows is None:
-        ranges = f"{col} between $start and $end"
+        ranges = window_sql(date, None, bounds)
     else:
-        ranges = " or ".join(f"{col} between $start_{i} and $end_{i}" for i in range(windows))
+        ranges = " or ".join(f"({window_sql(date, i, bounds)})" for i in range(windows))
     conds = [f"({ranges})"]
     for dim in filters:
         if not fact.reaches(dim):
@@ -171,8 +195,8 @@ def scope_where(fact: Fact, date: str, filters, windows: int | None = None) -> s
 # ---------------------------------------------------------------------------------- templates
 
 
-def expand(sql: str, filters) -> str:
-    """Expand a view's templates:
+def expand(sql: str, filters, bounds: tuple[bool, bool] = (False, False)) -> str:
+    """Expand a view's templates (`bounds`: the scope's shift bounds, see window_sql):
     {{relation fact}}: what the fact's KPIs aggregate (its mart, or its rows);
     {{rows fact}}: its row-level relation (read it with plain SQL and {{flag …}} only);
     {{scope fact[.date]}}: its rows (or mart rows) in the window and filters;
@@ -189,7 +213,7 @@ def expand(sql: str, filters) -> str:
         if kind == "rows":
             return quote(fact.rows)
         if kind == "scope":
-            return scope_where(fact, path[1] if len(path) > 1 else fact.date, filters)
+            return scope_where(fact, path[1] if len(path) > 1 else fact.date, filters, None, bounds)
         if kind == "flag":
             return flag_sql(fact, path[1])
         aggregate = "count(*)" if kind == "count" else f"sum({path[2]})"

@@ -27,8 +27,11 @@ TREND_DEFAULTS = {
 
 def compare_text(engine: Engine, q: KpiQuery) -> str:
     r = engine.resolve_query(q)
+    if any(r.shift_bounds):  # a shift range: the same shifts on an earlier day
+        p = engine.previous(r)
+        return "vs " + fmt.shift_span(p.start, p.end, p.first_shifts, p.last_shifts)
     days = (r.end - r.start).days + 1
-    return f"vs previous {days} days"
+    return "vs the day before" if days == 1 else f"vs previous {days} days"
 
 
 def value_chain(chain) -> None:

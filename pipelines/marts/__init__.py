@@ -18,6 +18,7 @@ import duckdb
 
 from pipelines.contract import Fact, Rollup, load
 from pipelines.semantic import ROWS, expand, filtered, measure, summed_columns, view_sums
+from pipelines.shifts import Calendar, default_calendar, minute_rows
 from pipelines.staging import quote
 
 HERE = Path(__file__).resolve().parent
@@ -181,11 +182,25 @@ def mart_tables(fact: Fact) -> list[MartTable]:
     return out
 
 
-def build_marts(con: duckdb.DuckDBPyConnection) -> None:
-    """Materialise dim_product, every fact's row relation and the tables of `mart_tables` on
-    `con` from the stg_* relations it can see. A fact without a refresh_key keeps its rows as
-    a view (read for the rows behind a number); every table is stored in date order so a date range skips
-    the rest."""
+def build_shift_minutes(con: duckdb.DuckDBPyConnection, calendar: Calendar) -> None:
+    """The table the runs' and stops' SQL place each start with: the calendar's shift and
+    production day per minute of the week (pipelines.shifts.minute_rows; names arrive as data)."""
+    con.execute(
+        "create or replace table shift_minutes as select "
+        "cast(unnest($isodow) as integer) as isodow, cast(unnest($minute) as integer) as minute, "
+        "cast(unnest($at_midnight) as boolean) as at_midnight, "
+        "cast(unnest($shift) as varchar) as shift, cast(unnest($back) as integer) as back",
+        minute_rows(calendar),
+    )
+
+
+def build_marts(con: duckdb.DuckDBPyConnection, calendar: Calendar | None = None) -> None:
+    """Materialise the shift lookup of `calendar` (default: the repository's shifts.toml),
+    dim_product, every fact's row relation and the tables of `mart_tables` on `con` from the
+    stg_* relations it can see. A fact without a refresh_key keeps its rows as a view (read for
+    the rows behind a number); every table is stored in date order so a date range skips the
+    rest."""
+    build_shift_minutes(con, calendar or default_calendar())
     con.execute(f"create or replace table dim_product as {sql_file('dim_product')}")
     for fact in load().facts.values():
         if not fact.refresh_key:

@@ -22,6 +22,7 @@ import duckdb
 
 from pipelines.contract import load
 from pipelines.marts import build_marts, refresh
+from pipelines.shifts import Calendar, default_calendar
 from pipelines.staging import quote
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +40,12 @@ def fingerprint() -> str:
     for path in sources:
         h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
+
+
+def built_with(calendar: Calendar | None) -> str:
+    """The fingerprint and the shift calendar the runs and stops are placed with: a file made
+    with others is rebuilt."""
+    return f"{fingerprint()} shifts:{(calendar or default_calendar()).digest}"
 
 
 class MartsFile:
@@ -77,11 +84,12 @@ class MartsFile:
             return duckdb.connect(str(self.path), config=config)
 
 
-def synced(con: duckdb.DuckDBPyConnection, batches) -> str:
+def synced(con: duckdb.DuckDBPyConnection, batches, calendar: Calendar | None = None) -> str:
     """Bring the file's tables to `batches` (the store's complete batches): 'unchanged',
-    'incremental' (batches added or removed, each in its own transaction) or 'full'."""
-    if _fingerprint_of(con) != fingerprint():
-        full_build(con, batches)
+    'incremental' (batches added or removed, each in its own transaction) or 'full' (also when
+    the shift calendar changed)."""
+    if _fingerprint_of(con) != built_with(calendar):
+        full_build(con, batches, calendar)
         return "full"
     have = dict(con.execute("select id, table_name from _andon_batches").fetchall())
     now = {b.id: b for b in batches}
@@ -99,7 +107,7 @@ def synced(con: duckdb.DuckDBPyConnection, batches) -> str:
     except duckdb.IOException:
         raise  # a batch deleted while read: the caller lists the batches again
     except duckdb.Error:
-        full_build(con, batches)  # never a half-refreshed file: start again from the batches
+        full_build(con, batches, calendar)  # never half-refreshed: start again from the batches
         return "full"
     return "incremental"
 
@@ -133,7 +141,7 @@ def _fingerprint_of(con: duckdb.DuckDBPyConnection) -> str | None:
     return row[0] if row else None
 
 
-def full_build(con: duckdb.DuckDBPyConnection, batches) -> None:
+def full_build(con: duckdb.DuckDBPyConnection, batches, calendar: Calendar | None = None) -> None:
     """Every table from the batches, in one transaction (readers see the old or the new)."""
 
     def work() -> None:
@@ -147,12 +155,12 @@ def full_build(con: duckdb.DuckDBPyConnection, batches) -> None:
         ).fetchall():
             con.execute(f"drop view if exists {quote(name)}")
         build_stg_tables(con, batches)
-        build_marts(con)
+        build_marts(con, calendar)
         con.execute("create table _andon_batches (id varchar primary key, table_name varchar)")
         for b in batches:
             con.execute("insert into _andon_batches values (?, ?)", [b.id, b.table])
         con.execute("create table _andon_meta (k varchar primary key, v varchar)")
-        con.execute("insert into _andon_meta values ('fingerprint', ?)", [fingerprint()])
+        con.execute("insert into _andon_meta values ('fingerprint', ?)", [built_with(calendar)])
 
     _in_transaction(con, work)
 

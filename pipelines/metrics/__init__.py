@@ -16,7 +16,8 @@ from datetime import date
 from functools import lru_cache
 
 from pipelines.contract import Fact, Kpi, Part, load
-from pipelines.semantic import measure, rows_sql, scope_where, side_sql
+from pipelines.semantic import measure, rows_sql, scope_where, side_sql, window_sql
+from pipelines.shifts import SHIFT
 from pipelines.staging import quote
 
 GRAINS = ("day", "week", "month")
@@ -75,10 +76,9 @@ def period_end_expr(grain: str | None) -> str:
     }[grain]
 
 
-def _window_expr(column: str, n_windows: int) -> str:
-    whens = " ".join(
-        f"when {column} between $start_{i} and $end_{i} then {i}" for i in range(n_windows)
-    )
+def _window_expr(date: str, n_windows: int, bounds: tuple[bool, bool]) -> str:
+    """The window a row is in (windows of a shift range may share a day, never a shift)."""
+    whens = " ".join(f"when {window_sql(date, i, bounds)} then {i}" for i in range(n_windows))
     return f"case {whens} end"
 
 
@@ -178,11 +178,11 @@ def _cell_side(part: Part, rk: ResolvedKpi) -> str:
     return sql
 
 
-def _cte(g: Group, n_windows: int, by: tuple[str, ...], grain: str | None, filters) -> str:
+def _cte(g: Group, n_windows: int, by: tuple[str, ...], grain: str | None, filters, bounds) -> str:
     fact = load().facts[g.fact]
-    window = _window_expr(quote(g.date), n_windows)
+    window = _window_expr(g.date, n_windows, bounds)
     period = period_expr(quote(g.date), grain)
-    where = scope_where(fact, g.date, filters, windows=n_windows)
+    where = scope_where(fact, g.date, filters, windows=n_windows, bounds=bounds)
     by_cols = [quote(d) for d in by]
     aggregates = ", ".join(f"{sql} as {quote(col)}" for sql, col in g.columns().items())
     if not g.cell or g.prebuilt:
@@ -328,8 +328,11 @@ def kpi_sql(
     filters: dict[str, tuple[str, ...]],
     counted: set[tuple[str, str]] = frozenset(),
     relations: dict[str, str] | None = None,
+    bounds: tuple[bool, bool] = (False, False),
 ) -> str:
-    """The query computing `kpis`; parameters: $start_i/$end_i per window, $as_of, $f_<dim>.
+    """The query computing `kpis`; parameters: $start_i/$end_i per window, $as_of, $f_<dim>, and
+    with shift `bounds` (a shift range: the first / last day narrowed to some of their shifts)
+    $first_shifts / $last_shifts.
     `counted`: (fact, flag) of the suspect and watched flags whose rows in scope to count too
     (columns _n__<fact>__<flag>). Each fact is read from the smallest of its mart and rollups
     that carries the filters and grouping; `relations` (fact → mart or rollup) forces one
@@ -343,15 +346,15 @@ def kpi_sql(
         tuple(filters),
         frozenset(counted),
         tuple(sorted((relations or {}).items())),
+        tuple(bounds),
     )
 
 
 @lru_cache(maxsize=256)
-def _kpi_sql(kpis, n_windows, by, grain, filters, counted, relations) -> str:
+def _kpi_sql(kpis, n_windows, by, grain, filters, counted, relations, bounds) -> str:
     grouped = bool(by) or grain is not None
-    groups, side_group = _groups(
-        list(kpis), set(by) | set(filters), grouped, set(counted), dict(relations)
-    )
+    scope_dims = set(by) | set(filters) | ({SHIFT} if any(bounds) else set())
+    groups, side_group = _groups(list(kpis), scope_dims, grouped, set(counted), dict(relations))
     counts = sorted(
         {
             c.removeprefix(g.name)
@@ -366,7 +369,9 @@ def _kpi_sql(kpis, n_windows, by, grain, filters, counted, relations) -> str:
     for rk in kpis:
         mine = list(dict.fromkeys(side_group[(rk.id, s)] for s, _ in rk.sides))
         rows.append(_row(rk, grouped, mine, counts, ref))
-    ctes = ",\n\n".join(f"{g.name} as ({_cte(g, n_windows, by, grain, filters)}\n)" for g in groups)
+    ctes = ",\n\n".join(
+        f"{g.name} as ({_cte(g, n_windows, by, grain, filters, bounds)}\n)" for g in groups
+    )
     return f"""with {ctes},
 
 joined as ({_joined(groups, n_windows, by, grain)}
@@ -379,12 +384,20 @@ select * from final"""
 
 
 def params_for(
-    sql: str, windows: list[tuple[date, date]], as_of: date, filters: dict[str, tuple[str, ...]]
+    sql: str,
+    windows: list[tuple[date, date]],
+    as_of: date,
+    filters: dict[str, tuple[str, ...]],
+    shifts: tuple[tuple[str, ...] | None, tuple[str, ...] | None] = (None, None),
 ) -> dict:
+    """The bound parameters of a kpi_sql text (`shifts`: a shift range's first and last day's
+    shifts)."""
     params: dict = {"as_of": as_of}
     for i, (s, e) in enumerate(windows):
         params[f"start_{i}"] = s
         params[f"end_{i}"] = e
     for dim, values in filters.items():
         params[f"f_{dim}"] = list(values)
+    for name, names in zip(("first_shifts", "last_shifts"), shifts, strict=True):
+        params[name] = list(names or ())
     return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}

@@ -15,7 +15,7 @@ value cannot be trusted as it stands), and a flagged value's status is "data pro
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -83,6 +83,7 @@ def _params(engine: Engine, q: KpiQuery, sql: str, filters, **extra) -> dict:
     q = engine.resolve_query(q)
     values: dict = {"start": q.start, "end": q.end, "as_of": q.as_of, **extra}
     values |= {f"f_{d}": list(v) for d, v in filters.items()}
+    values |= {"first_shifts": list(q.first_shifts or ()), "last_shifts": list(q.last_shifts or ())}
     wanted = set(re.findall(r"\$(\w+)", sql))
     return {name: values.get(name) for name in wanted}
 
@@ -104,13 +105,13 @@ def _run_sql(engine: Engine, sql: str, q: KpiQuery, **extra) -> pd.DataFrame:
     _check_dims(q)
     facts = template_facts(sql)
     filters = q.filter_dict
-    why = scope_reason(facts, filters)
+    why = scope_reason(facts, q.scope_dims - set(q.by))
     if why:
         reg = load()
         filters = {d: v for d, v in filters.items() if all(reg.facts[f].reaches(d) for f in facts)}
         text = f"select * from ({expand(sql, filters)}) limit 0"
     else:
-        text = expand(sql, filters)
+        text = expand(sql, filters, q.shift_bounds)
     params = _params(engine, q, text, filters, **extra)
     cur = engine.cursor()
     try:
@@ -134,17 +135,8 @@ def reason_of(df: pd.DataFrame) -> str | None:
 
 
 def _kpis(engine: Engine, q: KpiQuery, kpis, by=(), grain=None, **kw) -> pd.DataFrame:
-    from pipelines.engine import KpiQuery
-
-    scoped = KpiQuery.make(
-        start=q.start,
-        end=q.end,
-        as_of=q.as_of,
-        filters={k: list(v) for k, v in q.filters},
-        by=list(by),
-        grain=grain,
-        kpis=list(kpis),
-    )
+    # the same scope (window, shift range, filters), grouped and narrowed to `kpis`
+    scoped = replace(q, by=tuple(by), grain=grain, kpis=tuple(kpis))
     df = engine.kpis(scoped, **kw)
     # a scope where nothing is computable comes back without its group columns: add them, empty
     wanted = ["metric", *by, *(["period"] if grain else []), "value", "numerator", "denominator"]
@@ -645,7 +637,7 @@ def rows_behind(engine: Engine, q: KpiQuery, metric: str, limit: int = 5000) -> 
         if part is not None:
             sides.setdefault((part.fact, part.date), {})[name] = part
     sets = []
-    in_scope = not scope_reason({f for f, _ in sides}, q.filter_dict)
+    in_scope = not scope_reason({f for f, _ in sides}, q.scope_dims - set(q.by))
     for (fact, _date), parts in sides.items() if in_scope else ():
         frame = _run_sql(engine, _rows_sql(k, parts), q, limit=int(limit))
         count = int(frame["_rows_in_scope"].iloc[0]) if len(frame) else 0
