@@ -25,6 +25,8 @@ def test_every_page_of_the_router_exists():
         "production.py",
         "operations.py",
         "definitions.py",
+        "alerts.py",
+        "actions.py",
         "data.py",
     ]
     assert all((DASHBOARD / "app_pages" / p).is_file() for p in pages)

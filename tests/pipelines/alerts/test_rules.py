@@ -94,7 +94,7 @@ def test_an_edited_condition_changes_the_fingerprint_but_a_new_recipient_does_no
     [
         (rule('kpi = "oeee"').replace('kpi = "scrap_rate"\n', ""), "rule 'r1': unknown KPI 'oeee'"),
         (rule('scope = { plnt = "P" }'), "rule 'r1': scope: unknown dimension 'plnt'"),
-        (rule('scope = { shift = "A" }'), "scope: unknown dashboard filter 'shift'"),
+        (rule('scope = { region = "North" }'), "scope: unknown dashboard filter 'region'"),
         (rule('scope = { customer = "C1" }'), "scrap_rate is not split by customer"),
         (rule('condition = "below"'), "unknown condition 'below'; use one of: off_target"),
         (rule('condition = "off_target"\nop = ">"'), "op and value belong to a threshold"),
