@@ -62,6 +62,18 @@ NAMED_ORDER = ("line", "customer", "product", "plant", "production_type")
 
 OFF, SIGNAL, PROBLEM = "off target", "signal", "data problem"
 
+# the ranking in words, for the dashboard's help (from the constants above)
+HOW_RANKED = (
+    "A KPI is listed when it is off target, when its value (or a day of the range) cannot be "
+    "trusted (a data problem), or when its daily control chart (XmR; limits from the "
+    f"{BASELINE_POINTS} days before the range) signals a change against its direction. Most "
+    f"severe first: how far it is past its target in at-risk bands (at most {MISS_CAP:g}), plus "
+    f"{SIGNAL_WEIGHT:g} for a signal on the last day (halving every {HALF_LIFE_DAYS:g} days "
+    f"before), plus {PROBLEM_WEIGHT:g} for a data problem ({FLAGGED_DAYS_WEIGHT:g} when only some "
+    "days are flagged). Its worst line, customer or product is the one that carries the largest "
+    "part of the miss."
+)
+
 
 @dataclass
 class Attention:
