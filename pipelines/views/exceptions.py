@@ -94,18 +94,22 @@ def _daily(engine: Engine, q: KpiQuery, metrics: list[str], lo: date, hi: date) 
     return engine.kpis(replace(q, by=(), grain="day", start=lo, end=hi, kpis=tuple(metrics)))
 
 
-def _points(frame: pd.DataFrame, metric: str) -> list[tuple[date, float]]:
-    """The (day, value) of a KPI's days with a value (zero is a value)."""
-    g = frame[(frame["metric"] == metric) & frame["value"].notna()]
-    return [(p, float(v)) for p, v in zip(g["period"], g["value"], strict=True) if p is not None]
+def _points(frame: pd.DataFrame) -> dict[str, list[tuple[date, float]]]:
+    """Per KPI, the (day, value) of its days with a value (zero is a value), in day order."""
+    out: dict[str, list] = {}
+    values = frame["value"].to_numpy(dtype=float, na_value=math.nan)
+    for m, p, v in zip(frame["metric"], frame["period"], values, strict=True):
+        if p is not None and not math.isnan(v):
+            out.setdefault(m, []).append((p, float(v)))
+    return out
 
 
-def _baselines(engine: Engine, q: KpiQuery, frame: pd.DataFrame, metrics, n: int, lo: date):
+def _baselines(engine: Engine, q: KpiQuery, points: dict, metrics, n: int, lo: date):
     """{metric: the last n values before q.start}, as spc's default baseline: a window of 3n days
-    back (the frame's, from `lo`), widened fourfold for the KPIs still short of n values until
-    it reaches the data's first day."""
+    back (`points`, from `lo`), widened fourfold for the KPIs still short of n values until it
+    reaches the data's first day."""
     first = engine.info.start
-    before = {m: [p for p in _points(frame, m) if p[0] < q.start][-n:] for m in metrics}
+    before = {m: [p for p in points.get(m, []) if p[0] < q.start][-n:] for m in metrics}
     days = 3 * n
     while first is not None and lo > first:
         short = [m for m in metrics if len(before[m]) < n]
@@ -113,8 +117,8 @@ def _baselines(engine: Engine, q: KpiQuery, frame: pd.DataFrame, metrics, n: int
             break
         days *= 4
         lo = max(first, q.start - timedelta(days=days))
-        wider = _daily(engine, q, short, lo, q.start - timedelta(days=1))
-        before |= {m: _points(wider, m)[-n:] for m in short}
+        wider = _points(_daily(engine, q, short, lo, q.start - timedelta(days=1)))
+        before |= {m: wider.get(m, [])[-n:] for m in short}
     return before
 
 
@@ -140,11 +144,12 @@ def control_charts(
     if first is not None and first < q.start:
         lo = max(first, q.start - timedelta(days=3 * baseline_points))
     frame = _daily(engine, q, metrics, lo, q.end)
-    before = _baselines(engine, q, frame, metrics, baseline_points, lo)
+    points = _points(frame)
+    before = _baselines(engine, q, points, metrics, baseline_points, lo)
     in_range = frame[[p is None or p >= q.start for p in frame["period"]]]
     charts = {}
     for m in metrics:
-        series = _points(in_range, m)
+        series = [p for p in points.get(m, []) if p[0] >= q.start]
         if not series:
             charts[m] = Chart((), None, _reason(in_range, m), metric=m)
             continue
@@ -315,25 +320,26 @@ def _name_worst(engine: Engine, q: KpiQuery, items: list[dict], targets: Targets
 # ---------------------------------------------------------------------------------- the list
 
 
-def _flagged_days(daily: pd.DataFrame, metric: str) -> tuple[list[date], list[str]]:
-    """The days of the range whose value is flagged, and their flags (each text once)."""
-    g = daily[daily["metric"] == metric]
-    days, texts = [], []
-    for p, flags in zip(g["period"], g["flags"], strict=True):
+def _flagged_days(daily: pd.DataFrame) -> dict[str, tuple[list[date], list[str]]]:
+    """Per KPI, the days of the range whose value is flagged, and their flags (each text once)."""
+    out: dict[str, tuple[list, list]] = {}
+    for m, p, flags in zip(daily["metric"], daily["period"], daily["flags"], strict=True):
         if p is not None and len(flags):
+            days, texts = out.setdefault(m, ([], []))
             days.append(p)
             texts += [f for f in flags if f not in texts]
-    return days, texts
+    return out
 
 
-def _item(k: Kpi, row: dict, chart: Chart, daily: pd.DataFrame, targets: Targets, q, today):
-    """A KPI's exception (a dict of the items' columns), or None when it needs no attention."""
+def _item(k: Kpi, row: dict, chart: Chart, flagged: tuple, targets: Targets, q, today):
+    """A KPI's exception (a dict of the items' columns), or None when it needs no attention;
+    `flagged` = its flagged days and their flags."""
     value, flags = as_float(row.get("value")), list(row.get("flags") or [])
     plants, lines = q.filter_dict.get("plant", ()), q.filter_dict.get("line", ())
     resolved = targets.resolve(k, tuple(plants), tuple(lines))
     status = judged(value, flags, resolved.value, k.direction, resolved.at_risk_band)
     bad = adverse_signals(chart, k.direction)
-    days, day_flags = _flagged_days(daily, k.id)
+    days, day_flags = flagged
     reasons = [OFF] * (status == OFF_TARGET) + [SIGNAL] * bool(bad)
     reasons += [PROBLEM] * (status == DATA_PROBLEM or bool(days))
     if not reasons:
@@ -397,9 +403,11 @@ def exceptions(engine: Engine, q: KpiQuery, targets: Targets | None = None) -> A
     totals = engine.kpis(replace(q, grain=None))
     rows = {r["metric"]: r for r in totals.to_dict("records")}
     today = min(q.end, q.as_of)
+    flagged = _flagged_days(daily)
     items = []
     for k in reg.kpi_list():
-        item = _item(k, rows.get(k.id, {}), charts[k.id], daily, targets, q, today)
+        days = flagged.get(k.id, ([], []))
+        item = _item(k, rows.get(k.id, {}), charts[k.id], days, targets, q, today)
         if item is not None:
             items.append(item)
     _name_worst(engine, q, items, targets)
