@@ -65,6 +65,23 @@ def explanation(out: dict, direction: str) -> None:
     st.markdown("\n".join(lines))
 
 
+class Deferred:
+    """Places for the cards' "Why?" popovers, filled once the cards are on screen: `place(row)`
+    goes to kpi_card (an empty slot in the card), `fill(q)` draws the popovers into them (the
+    browser paints the cards first; 27 popovers cost it about as much as the cards)."""
+
+    def __init__(self) -> None:
+        self.slots: list[tuple[object, dict]] = []
+
+    def place(self, row: dict) -> None:
+        self.slots.append((st.empty(), row))
+
+    def fill(self, q: KpiQuery) -> None:
+        for slot, row in self.slots:
+            with slot.container():
+                popover(q, row)
+
+
 def popover(q: KpiQuery, row: dict) -> None:
     """The "Why?" popover of a card (key whypop-<metric>)."""
     pop = st.popover(

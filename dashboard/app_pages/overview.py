@@ -133,6 +133,7 @@ def body(engine: Engine, q: KpiQuery) -> float:
     st.markdown("##### Value chain")
     value_chain(views.value_chain(summary))
     compare = compare_text(engine, q)
+    whys = why.Deferred()
     columns = st.columns(2, gap="large")
     for col, (area, title, icon) in zip(columns, AREAS, strict=True):
         with col, st.container(key=f"area-{area}"):
@@ -141,19 +142,19 @@ def body(engine: Engine, q: KpiQuery) -> float:
                 summary[summary["area"] == area],
                 columns=2,
                 compare=compare,
-                why=lambda row: why.popover(q, row),
+                why=whys.place,
             )
-    started = time.monotonic()
-    with holder.container() if holder is not None else slot.container():
-        spc = needs_attention(q, summary)
     if first:
         # First run of a session: give the browser time to paint the cards before the Plotly
         # chunk (4.7 MB of JavaScript) arrives and is parsed on the same thread; measured on
         # 2 cores, this brings the cards from ~3.6 s to ~2.5 s after opening
-        # (benchmarks/dashboard_speed.py). The list of what needs attention is computed in that
-        # time. Later runs (filters, live ticks) skip it.
+        # (benchmarks/dashboard_speed.py). The list of what needs attention waits too: its
+        # queries would take the cores from the browser. Later runs (filters, live ticks) skip it.
         st.session_state[PAINTED] = True
-        time.sleep(max(0.0, FIRST_PAINT_S - (time.monotonic() - started)))
+        time.sleep(FIRST_PAINT_S)
+    whys.fill(q)
+    with holder.container() if holder is not None else slot.container():
+        spc = needs_attention(q, summary)
     columns = st.columns(2, gap="large")
     for col, (area, title, _icon) in zip(columns, AREAS, strict=True):
         with col:
