@@ -157,6 +157,8 @@ def section(attention: Attention, summary: pd.DataFrame) -> None:
     for item in items[:SHOWN]:
         row(item, attention)
     if n > SHOWN:
-        with st.expander(f"{n - SHOWN} more", key="attention-more"):
-            for item in items[SHOWN:]:
-                row(item, attention)
+        more = st.expander(f"{n - SHOWN} more", key="attention-more", on_change="rerun")
+        if more.open:  # drawn only when opened: the overview stays light
+            with more:
+                for item in items[SHOWN:]:
+                    row(item, attention)
