@@ -127,7 +127,7 @@ def row(item: dict, attention: Attention) -> None:
             if first is not None:
                 label = load().dims[first["dim"]].value_labels.get(first["value"], first["value"])
                 if st.button(
-                    f"Focus on {label}",
+                    f"Focus on {fmt.plain(label)}",
                     key=f"focus-{metric}",
                     icon=":material/filter_alt:",
                     help="Narrow every view to it",
