@@ -1,5 +1,5 @@
-"""Exceptions first: the overview's "Needs attention" list — the KPIs off target, flagged or with a
-control-chart signal against their direction (pipelines/views/exceptions.py), most severe first,
+"""Exceptions first: the overview's "Needs attention" list — the KPIs off target, flagged or with
+a control-chart signal against their direction (pipelines/views/exceptions.py), most severe first,
 each with its value against target, why it is listed, its worst line / customer / product, a
 button that narrows the dashboard to that value and its control chart. Formatting only."""
 
