@@ -91,8 +91,9 @@ def na_caption(row: dict) -> None:
         st.caption(f":material/filter_alt_off: {fmt.plain(fmt.sentence(reason))}")
 
 
-def kpi_card(row: dict, compare: str = "vs previous period") -> None:
-    """One KPI card in a bordered container keyed `card-<metric>` (CSS class st-key-card-<metric>)."""
+def kpi_card(row: dict, compare: str = "vs previous period", why=None) -> None:
+    """One KPI card in a bordered container keyed `card-<metric>` (CSS class st-key-card-<metric>);
+    `why(row)`, when given, draws its "Why?" under a card with a value."""
     with st.container(border=True, key=f"card-{row['metric']}", gap="small"):
         value = _clean(row.get("value"))
         if not row["available"] or value is None:
@@ -125,6 +126,8 @@ def kpi_card(row: dict, compare: str = "vs previous period") -> None:
         if unit:
             bits.append(unit)
         st.markdown(f"{status_badge(row.get('status'))} :small[{' · '.join(bits)}]")
+        if why is not None:
+            why(row)
 
 
 def not_shown(reasons: dict[str, str] | None) -> None:
@@ -196,7 +199,9 @@ def out_of_scope(summary: pd.DataFrame, title: str | None = None) -> bool:
     return True
 
 
-def card_grid(summary: pd.DataFrame, columns: int = 3, compare: str = "vs previous period") -> None:
+def card_grid(
+    summary: pd.DataFrame, columns: int = 3, compare: str = "vs previous period", why=None
+) -> None:
     if out_of_scope(summary):
         return
     rows = summary.to_dict("records")
@@ -204,4 +209,4 @@ def card_grid(summary: pd.DataFrame, columns: int = 3, compare: str = "vs previo
         cols = st.columns(columns, gap="small")
         for col, row in zip(cols, rows[i : i + columns], strict=False):
             with col:
-                kpi_card(row, compare)
+                kpi_card(row, compare, why)

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard import format as fmt
+from pipelines.spc import RULES
 from pipelines.views.targets import AT_RISK, DATA_PROBLEM, OFF_TARGET, ON_TARGET
 
 # Okabe & Ito (2008), "Color Universal Design"
@@ -516,3 +517,144 @@ def _given(value) -> bool:
         and value is not pd.NaT
         and not (isinstance(value, float) and value != value)
     )
+
+
+# ---------------------------------------------------------------------------------- control charts
+
+
+def control_limits(fig: go.Figure, chart, label: str, unit: str) -> go.Figure:
+    """Add an XmR chart's center line and limits (pipelines.spc.Chart, drawn as computed) to a
+    trend figure of the same KPI, and mark its signal points (a ring) with the names of the
+    rules each breaks on hover. A chart without limits adds nothing."""
+    limits = chart.limits
+    if limits is None or not chart.points:
+        return fig
+    days = [p.day for p in chart.points]
+    span = [min(days), max(days)]
+    hover = _hover_value(unit)
+    for name, y, dash in (
+        ("center", limits.center, "dot"),
+        ("UCL", limits.ucl, "dashdot"),
+        ("LCL", limits.lcl, "dashdot"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=span,
+                y=[y, y],
+                name=f"{label} {name}",
+                mode="lines",
+                line={"color": GREY, "width": 1.2, "dash": dash},
+                hovertemplate=f"{label} {name}: {hover}<extra></extra>",
+                showlegend=name != "LCL",
+                legendgroup=f"limits-{label}",
+            )
+        )
+    signals = chart.signals
+    if signals:
+        text = ["; ".join(RULES[r].name for r in p.rules) for p in signals]
+        fig.add_trace(
+            go.Scatter(
+                x=[p.day for p in signals],
+                y=[p.value for p in signals],
+                name=f"{label}: control-chart signal",
+                mode="markers",
+                marker={
+                    "symbol": "circle-open",
+                    "size": 13,
+                    "color": VERMILLION,
+                    "line": {"width": 2},
+                },
+                text=text,
+                hovertemplate=f"{label}: {hover} — signal: %{{text}}<extra></extra>",
+            )
+        )
+    return fig
+
+
+# ---------------------------------------------------------------------------------- small multiples
+
+
+def small_multiples(
+    df: pd.DataFrame, facet: str, order: list[str], columns: int = 4, row_height: int = 190
+) -> go.Figure:
+    """One small chart per value of `facet` (e.g. a line), each with the KPIs of `order` over the
+    periods (a colour per KPI, the same in every chart) and each KPI's target for that value
+    dashed; a flagged value gets a violet ✕. Shared axes, one legend. Clicking a point selects
+    its facet value (its customdata)."""
+    if df.empty:
+        return empty(why(df))
+    values = sorted(df[facet].dropna().unique(), key=str)
+    rows = -(-len(values) // columns)
+    fig = make_subplots(
+        rows=rows,
+        cols=min(columns, len(values)),
+        shared_xaxes=True,
+        shared_yaxes=True,
+        subplot_titles=literals(values),
+        vertical_spacing=0.12 / rows if rows > 1 else 0.1,
+        horizontal_spacing=0.03,
+    )
+    colours = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(order)}
+    for n, value in enumerate(values):
+        where = {"row": n // columns + 1, "col": n % columns + 1}
+        for metric in order:
+            g = df[(df[facet] == value) & (df["metric"] == metric)]
+            if len(g):
+                _facet_traces(fig, g, facet, colours[metric], first=n == 0, where=where)
+    height = 90 + rows * row_height
+    _layout(fig, height=height, percent_y=set(df["unit"]) == {"%"})
+    # the legend above the first row's titles
+    fig.update_layout(hovermode="closest", margin={"t": 66}, legend={"y": 1 + 30 / (height - 74)})
+    return fig
+
+
+def _facet_traces(fig: go.Figure, g: pd.DataFrame, facet: str, colour: str, first: bool, where):
+    """One KPI in one small chart: its line, its flagged values, its target."""
+    label, unit = g["label"].iloc[0], g["unit"].iloc[0]
+    value = literal(g[facet].iloc[0])
+    hover = f"{value} · {label}: {_hover_value(unit)}"
+    fig.add_trace(
+        go.Scatter(
+            x=g["period"],
+            y=g["value"],
+            name=label,
+            legendgroup=label,
+            showlegend=first,
+            mode="lines",
+            line={"color": colour, "width": 1.6},
+            customdata=g[[facet]],
+            hovertemplate=f"{hover} (%{{x}})<extra></extra>",
+        ),
+        **where,
+    )
+    bad = g[[bool(len(f)) for f in g["flags"]]]
+    if len(bad):
+        fig.add_trace(
+            go.Scatter(
+                x=bad["period"],
+                y=bad["value"],
+                name=f"{label}: data problem",
+                legendgroup=label,
+                showlegend=False,
+                mode="markers",
+                marker={"symbol": "x", "size": 9, "color": VIOLET},
+                customdata=bad[[facet]],
+                hovertemplate=f"{hover} — data problem, cannot be true<extra></extra>",
+            ),
+            **where,
+        )
+    target = g["target"].dropna()
+    if len(target):
+        fig.add_trace(
+            go.Scatter(
+                x=[g["period"].min(), g["period"].max()],
+                y=[target.iloc[0], target.iloc[0]],
+                name=f"{label} target",
+                legendgroup=label,
+                showlegend=False,
+                mode="lines",
+                line={"color": colour, "width": 1, "dash": "dash"},
+                hovertemplate=f"{value} · {label} target: {_hover_value(unit)}<extra></extra>",
+            ),
+            **where,
+        )

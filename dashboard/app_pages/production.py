@@ -1,5 +1,6 @@
-"""Production: OEE and its losses, output against plan by line, schedule adherence per line and
-day, downtime by reason, MTBF / MTTR, scrap by product, mass vs custom, and the bottleneck line."""
+"""Production: OEE and its losses, OEE and its factors by line over time (small multiples), output
+against plan by line, schedule adherence per line and day, downtime by reason, MTBF / MTTR, scrap
+by product, mass vs custom, and the bottleneck line."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ MIX_KPIS = (
     "scrap_rate",
 )
 TOP_PRODUCTS = 12
+SMALL_MULTIPLES = ("oee", "availability", "performance", "quality_rate")
 
 
 def oee_section(q: KpiQuery, summary: pd.DataFrame) -> None:
@@ -42,6 +44,21 @@ def oee_section(q: KpiQuery, summary: pd.DataFrame) -> None:
     drill.chart(charts.waterfall(waterfall, height=300), key="oee-waterfall")
     if waterfall.attrs.get("note"):
         st.caption(f":material/report: Data problem: {fmt.plain(waterfall.attrs['note'])}.")
+
+
+def oee_lines_section(q: KpiQuery) -> None:
+    st.markdown("#### OEE, availability, performance and quality by line")
+    st.caption(
+        "One chart per line over the period, each KPI against that line's target (dashed). "
+        "Click a point to focus on its line."
+    )
+    lines = state.get("trend_by", q, dim="line", kpis=SMALL_MULTIPLES)
+    drill.chart(
+        charts.small_multiples(lines, "line", list(SMALL_MULTIPLES)),
+        key="oee-by-line",
+        dim="line",
+    )
+    cards.not_shown(lines.attrs.get("reasons"))
 
 
 def plan_section(q: KpiQuery) -> None:
@@ -178,6 +195,7 @@ def body(engine: Engine, q: KpiQuery) -> float:
     # (name, title, the KPIs it shows, the section)
     sections = (
         ("OEE", "OEE", OEE_PARTS, lambda: oee_section(q, summary)),
+        ("OEE by line", "OEE by line", OEE_PARTS, lambda: oee_lines_section(q)),
         ("output vs plan", "Output vs plan", ("plan_attainment",), lambda: plan_section(q)),
         (
             "schedule adherence",

@@ -27,8 +27,10 @@ from pipelines.metrics import as_float
 from pipelines.semantic import expand, scope_reason, template_facts
 from pipelines.staging import quote
 from pipelines.staging.sources import InputError, sql_literal
+from pipelines.views.exceptions import Attention, exceptions
 from pipelines.views.export import safe_csv
 from pipelines.views.targets import Targets, gap, judged
+from pipelines.views.why import card_explanation
 
 if TYPE_CHECKING:
     from pipelines.engine import Engine, KpiQuery
@@ -56,7 +58,12 @@ __all__ = [
     "safe_csv",
     "score_distribution",
     "summary_trend",
+    "trend_by",
     "value_chain",
+    # exceptions first and "Why?" (pipelines/views/exceptions.py, why.py)
+    "Attention",
+    "card_explanation",
+    "exceptions",
 ]
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -447,6 +454,30 @@ def by_dimension(
     df["target"] = tg
     df["status"] = st_
     return df
+
+
+def trend_by(
+    engine: Engine, q: KpiQuery, dim: str, kpis: list[str], targets: Targets | None = None
+) -> pd.DataFrame:
+    """KPIs per value of one dimension per period (the query's grain, default day), long
+    format: dim, metric, label, period, value, unit, target (a plant or line group takes its
+    targets.csv row), flags. Small multiples draw one chart per value; attrs["reasons"] names
+    the KPIs without a value for this grouping."""
+    reg = load()
+    targets = targets or Targets()
+    df = _grouped(_kpis(engine, q, kpis, by=[dim], grain=q.grain or "day"), [dim])
+    attrs = df.attrs
+    pairs = df[["metric", dim]].drop_duplicates().itertuples(index=False, name=None)
+    tmap = {}
+    for metric, group in pairs:
+        plants = (group,) if dim == "plant" else _scope(q, "plant")
+        lines = (group,) if dim == "line" else _scope(q, "line")
+        tmap[(metric, group)] = targets.resolve(reg.kpis[metric], plants, lines).value
+    df["target"] = [tmap[(m, g)] for m, g in zip(df["metric"], df[dim], strict=True)]
+    cols = [dim, "metric", "label", "period", "value", "unit", "target", "flags"]
+    out = df.dropna(subset=["value"])[cols].reset_index(drop=True)
+    out.attrs = attrs
+    return out
 
 
 def mass_vs_custom(
