@@ -245,6 +245,7 @@ def load_csvs(folder: Path | str) -> Frames:
             bad |= _breaks(down <= planned, down, planned)
             bad |= _breaks(df["end_time"] >= df["start_time"], df["end_time"], df["start_time"])
             df = _dedupe(df, bad, ["run_id"])
+            df["day"] = production_days(df["start_time"])
         elif attr == "stops":
             df["plant"] = df["plant"].fillna("default")
             df["category"] = df["category"].fillna("unplanned")
@@ -255,6 +256,7 @@ def load_csvs(folder: Path | str) -> Frames:
             bad |= (df["end_time"].isna() & df["duration_min"].isna()).to_numpy()
             bad |= _breaks(df["end_time"] >= df["start_time"], df["end_time"], df["start_time"])
             df = _dedupe(df, bad, ["plant", "line", "start_time"])
+            df["day"] = production_days(df["start_time"])
         elif attr == "orders":
             # spec §5: an empty line_no numbers the order's lines in file order (the store, since
             # its streaming ingest, does so only when the column is absent from the file)
@@ -314,11 +316,11 @@ def _div(num: float, den: float) -> float:
 
 
 def default_as_of(f: Frames) -> date | None:
-    """The latest event date in the data: run day, stop day, order date, delivery date,
-    snapshot date, response date (never a promised date, never the wall clock)."""
+    """The latest event date in the data: run day, stop day (production days), order date,
+    delivery date, snapshot date, response date (never a promised date, never the wall clock)."""
     highs = [
-        f.runs["start_time"].max(),
-        f.stops["start_time"].max(),
+        f.runs["day"].max(),
+        f.stops["day"].max(),
         f.orders["order_date"].max(),
         f.orders["delivered_date"].max(),
         f.snapshots["snapshot_date"].max(),
@@ -348,6 +350,35 @@ def _filter_mask(df: pd.DataFrame, table: str, filters: dict, types: pd.Series |
             col = df[dim]
         mask &= col.isin(list(allowed)).to_numpy()
     return mask
+
+
+def _back_days() -> tuple[np.ndarray, np.ndarray]:
+    """From the shift calendar (pipelines/contract/shifts.toml, read by pipelines.shifts): how
+    many days a start lies after its production day, per weekday × minute of the day, and per
+    weekday for a start at exactly 00:00:00 (a date without a time)."""
+    from pipelines.shifts import default_calendar, minute_rows
+
+    rows = minute_rows(default_calendar())
+    minutes, midnight = np.zeros((7, 24 * 60), dtype=np.int64), np.zeros(7, dtype=np.int64)
+    for dow, minute, at_midnight, back in zip(
+        rows["isodow"], rows["minute"], rows["at_midnight"], rows["back"], strict=True
+    ):
+        if at_midnight:
+            midnight[dow - 1] = back
+        else:
+            minutes[dow - 1, minute] = back
+    return minutes, midnight
+
+
+def production_days(start: pd.Series) -> pd.Series:
+    """Each start's production day: the day its shift started (spec §5; a run at 01:00 on
+    Tuesday in the shift that started Monday 22:00 counts on Monday)."""
+    minutes, midnight = _back_days()
+    day = start.dt.normalize()
+    dow = start.dt.dayofweek.to_numpy()
+    minute = (start.dt.hour * 60 + start.dt.minute).to_numpy()
+    back = np.where((start == day).to_numpy(), midnight[dow], minutes[dow, minute])
+    return day - pd.to_timedelta(back, unit="D")
 
 
 def _in(col: pd.Series, start: date, end: date) -> np.ndarray:
@@ -381,7 +412,7 @@ def _production(runs: pd.DataFrame, stops: pd.DataFrame) -> dict[str, tuple[floa
         planned = has_g & has_p
         out["plan_attainment"] = (_sum(g[planned]), _sum(p[planned]))
         cells = runs.loc[planned, ["plant", "line", "product"]].assign(
-            day=runs.loc[planned, "start_time"].dt.normalize(), g=g[planned], p=p[planned]
+            day=runs.loc[planned, "day"], g=g[planned], p=p[planned]
         )
         cells = cells.groupby(["day", "plant", "line", "product"], dropna=False)[["g", "p"]].sum()
         out["schedule_adherence"] = (
@@ -490,7 +521,7 @@ RUN_COLS = [
     "plant",
     "line",
     "product",
-    "start_time",
+    "day",
     "planned_qty",
     "produced_qty",
     "good_qty",
@@ -501,7 +532,7 @@ RUN_COLS = [
     "ideal_cycle_time_s",
     "labor_hours",
 ]
-STOP_COLS = ["start_time", "category", "duration_min"]
+STOP_COLS = ["day", "category", "duration_min"]
 ORDER_COLS = [
     "product",
     "order_date",
@@ -545,8 +576,8 @@ def compute_kpis(
             when |= _in(df[c], lo, end)
         return df.loc[mask & when, cols]
 
-    runs = scope(f.runs, "runs", ["start_time"], RUN_COLS)
-    stops = scope(f.stops, "stops", ["start_time"], STOP_COLS)
+    runs = scope(f.runs, "runs", ["day"], RUN_COLS)
+    stops = scope(f.stops, "stops", ["day"], STOP_COLS)
     orders = scope(f.orders, "orders", ["promised_date", "delivered_date"], ORDER_COLS)
     snaps = scope(f.snapshots, "snapshots", ["snapshot_date"], ["snapshot_date", "on_hand_qty"])
     feedback = scope(
@@ -571,9 +602,7 @@ def compute_kpis(
     for window, s, e in windows:
         days = float((e - s).days + 1)
         parts: dict[str, tuple[float, float]] = {}
-        parts |= _production(
-            runs[_in(runs["start_time"], s, e)], stops[_in(stops["start_time"], s, e)]
-        )
+        parts |= _production(runs[_in(runs["day"], s, e)], stops[_in(stops["day"], s, e)])
         parts |= _orders(orders[_in(orders["promised_date"], s, e)], asof)
 
         # inventory: COGS by delivery date over the average inventory of the window's snapshots

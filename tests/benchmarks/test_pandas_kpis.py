@@ -58,3 +58,22 @@ def test_default_as_of_is_the_latest_event_date(frames):
     # 02-19 … 02-28 holds no data: every KPI is n/a, but nothing is past due there (0 lines)
     assert previous["value"].drop("late_open_lines").isna().all()
     assert previous.loc["late_open_lines", "value"] == 0
+
+
+def test_runs_and_stops_count_on_the_production_day_of_their_shift():
+    from datetime import datetime
+
+    import pandas as pd
+
+    from benchmarks.pandas_kpis import production_days
+    from pipelines.shifts import default_calendar, place
+
+    # 2026-03-02 is a Monday; shift C runs 22:00–06:00: 21:59 is B's (Monday), 22:00 and Tuesday
+    # 01:00 are Monday's C, Tuesday 06:00 is Tuesday's A; a bare date (00:00:00) keeps its day
+    moments = ["2026-03-02 21:59", "2026-03-02 22:00", "2026-03-03 01:00", "2026-03-03 06:00"]
+    moments += ["2026-03-03 00:00"]
+    starts = pd.Series(pd.to_datetime(moments))
+    got = [d.date().isoformat() for d in production_days(starts)]
+    assert got == ["2026-03-02", "2026-03-02", "2026-03-02", "2026-03-03", "2026-03-03"]
+    cal = default_calendar()
+    assert got == [place(cal, datetime.fromisoformat(m))[0].isoformat() for m in moments]
