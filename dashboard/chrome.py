@@ -230,8 +230,10 @@ def live_page(
     if kiosk.printing():  # paper: no analysis panel; the snapshot waits for this marker
         kiosk.ready()
         return
+    if kiosk.active():  # the wall screen: no snapshot buttons, no analysis panel
+        return
     printing.controls(kiosk.page_path(), title.lower())
-    if after is not None and not kiosk.active():
+    if after is not None:
         engine = state.get_engine()
         with guard("the rows behind a number"):
             after(engine, state.current_query(engine))
