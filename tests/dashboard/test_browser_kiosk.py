@@ -182,3 +182,17 @@ def test_the_png_download_is_the_whole_view_as_an_image(page, server):
     # drawn at twice the 1062 px of an A4 landscape page's printable width, the whole page long
     assert width >= 2 * 1062
     assert height > 2 * 760
+
+
+def test_the_wall_screen_says_when_it_lost_its_server(browser, store, tmp_path):
+    # the running indicator is hidden on the wall, but not a lost connection: its figures are
+    # then no longer refreshed
+    page = browser.new_page(viewport={"width": 1600, "height": 900})
+    try:
+        with serve(store, tmp_path / "streamlit.log") as own:
+            page.goto(f"{own.url}/?kiosk=1")
+            expect(card(page, "oee")).to_be_visible()
+            expect(page.get_by_test_id("stConnectionStatus")).to_have_count(0)
+        expect(page.get_by_test_id("stConnectionStatus")).to_be_visible()
+    finally:
+        page.close()
