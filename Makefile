@@ -34,7 +34,8 @@ run: venv store
 		$(BIN)/python -m pipelines kpis --store $(STORE); \
 	fi
 
-# Debian's chromium for the browser tests (Playwright drives it; its own download does not work offline)
+# Debian's chromium for the browser tests and the dashboard's PDF / PNG snapshots (Playwright drives
+# it; its own download does not work offline)
 chromium:
 	@if [ -x /usr/bin/chromium ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \

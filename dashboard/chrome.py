@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import streamlit as st
 
-from dashboard import cards, state
+from dashboard import cards, kiosk, printing, state
 from dashboard import format as fmt
 from pipelines import Engine, KpiQuery, shifts
 
@@ -224,6 +224,9 @@ def freshness(engine: Engine, computed_at: float | None) -> str:
 
 
 def header(title: str, engine: Engine, q: KpiQuery, computed_at: float | None) -> None:
+    if kiosk.printing():
+        kiosk.print_header(title, engine, q)
+        return
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     with left:
         st.markdown(f"## {title}")
@@ -245,7 +248,7 @@ def live_page(
     shows up within one interval without reloading the page; the filters are kept.
     """
 
-    @st.fragment(run_every=state.live_every())
+    @st.fragment(run_every=None if kiosk.printing() else state.live_every())
     def live() -> None:
         engine = state.get_engine()
         try:
@@ -261,6 +264,12 @@ def live_page(
             header(title, engine, q, computed_at)
 
     live()
+    if kiosk.printing():  # paper: no analysis panel; the snapshot waits for this marker
+        kiosk.ready()
+        return
+    if kiosk.active():  # the wall screen: no snapshot buttons, no analysis panel
+        return
+    printing.controls(kiosk.page_path(), title.lower())
     if after is not None:
         engine = state.get_engine()
         with guard("the rows behind a number"):

@@ -14,19 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.snapshot import CHROMIUM, CHROMIUM_ARGS  # Debian's chromium, one definition
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "streamlit_app.py"
 SERVE = ROOT / "dashboard" / "serve.py"  # `streamlit run APP`, warmed up as `make run` does
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @dataclass

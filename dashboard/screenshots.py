@@ -1,7 +1,9 @@
 """Screenshots of the overview, production and operations pages at 1280×800 (light mode) and the
-overview in dark mode, into docs/screenshots/.
+overview in dark mode, the wall screen (?kiosk=1 at 1920×1080) and the first page of the
+overview's PDF snapshot (shown by chromium's own PDF viewer), into docs/screenshots/.
 
     python dashboard/screenshots.py [--store data] [--out docs/screenshots] [--full-page]
+                                    [--paper-only]
 
 Starts its own `streamlit run` on a free port over the store (built by `make store`).
 """
@@ -18,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from dashboard.devserver import ROOT, launch, serve  # noqa: E402
+from pipelines import snapshot  # noqa: E402
 
 PAGES = [("overview", ""), ("production", "production"), ("operations", "operations")]
 
@@ -31,18 +34,40 @@ def settle(page) -> None:
     page.wait_for_timeout(800)  # let Plotly finish its transitions
 
 
+def paper(browser, url: str, out: Path) -> None:
+    """The wall screen, and the first page of the overview's PDF in chromium's PDF viewer."""
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.goto(f"{url}/?kiosk=1")
+    settle(page)
+    page.screenshot(path=out / "kiosk.png")
+    print(f"saved {out / 'kiosk.png'}")
+    pdf = out / "overview.pdf.tmp"
+    pdf.write_bytes(snapshot.capture(url, snapshot.PDF))
+    try:
+        page.set_viewport_size({"width": 1123, "height": 794})  # an A4 landscape sheet
+        page.goto(f"{pdf.resolve().as_uri()}#toolbar=0&navpanes=0&view=Fit")
+        page.wait_for_timeout(3000)  # the viewer draws in its own frame, out of reach
+        page.screenshot(path=out / "overview-pdf.png")
+        print(f"saved {out / 'overview-pdf.png'}")
+    finally:
+        pdf.unlink()
+        page.close()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--store", default=str(ROOT / "data"))
     ap.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     ap.add_argument("--full-page", action="store_true", help="also save full-page captures")
+    ap.add_argument("--paper-only", action="store_true", help="only the kiosk and the PDF")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = Path(tempfile.mkstemp(suffix=".log")[1])
     with serve(args.store, log) as srv, sync_playwright() as p:
         browser = launch(p)
-        for scheme in ("light", "dark"):
+        paper(browser, srv.url, out)
+        for scheme in () if args.paper_only else ("light", "dark"):
             ctx = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme=scheme)
             page = ctx.new_page()
             for name, path in PAGES if scheme == "light" else PAGES[:1]:

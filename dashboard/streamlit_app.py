@@ -15,13 +15,13 @@ if str(HERE.parent) not in sys.path:  # `streamlit run` puts dashboard/ on the p
 
 import streamlit as st  # noqa: E402
 
-from dashboard import chrome, state  # noqa: E402
+from dashboard import chrome, kiosk, state  # noqa: E402
 
 st.set_page_config(
     page_title="Andon · operations KPIs",
     page_icon=":material/monitoring:",
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="collapsed" if kiosk.bare() else "expanded",
 )
 
 PAGES = HERE / "app_pages"
@@ -35,7 +35,8 @@ pages = [
     st.Page(PAGES / "data.py", title="Data", icon=":material/upload_file:", url_path="data"),
 ]
 DATA_PAGE = pages[-1]
-page = st.navigation(pages, position="top")
+page = st.navigation(pages, position="hidden" if kiosk.printing() else "top")
+kiosk.setup(pages[:3], page)  # kiosk / print styles; &rotate=N turns through the main pages
 
 state.apply_pending_drill()
 with st.sidebar:

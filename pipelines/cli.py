@@ -1,4 +1,4 @@
-"""The command line: `python -m pipelines ingest|propose|kpis|explain|spc|batches|delete|datasets|targets|alerts|actions`."""
+"""The command line: `python -m pipelines ingest|propose|kpis|explain|spc|batches|delete|datasets|targets|alerts|actions|report`."""
 
 from __future__ import annotations
 
@@ -150,6 +150,7 @@ def build_parser() -> Parser:
     _dataset_arg(sp)
     _alerts_parser(sub)
     _actions_parser(sub)
+    _report_parser(sub)
     return p
 
 
@@ -855,6 +856,22 @@ def cmd_alerts(args) -> int:
     return run_alerts(args, _dataset, printable)
 
 
+def _report_parser(sub) -> None:
+    r = sub.add_parser("report", help="make a scheduled report ([[report]] in alerts.toml) now")
+    r.add_argument("name", metavar="ID", help="the report's id")
+    r.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
+    _dataset_arg(r)
+    r.add_argument("--out", type=Path, metavar="FILE.pdf", help="write its PDF (or .png) here")
+    r.add_argument("--send", action="store_true", help="e-mail it to its recipients now")
+
+
+def cmd_report(args) -> int:
+    """A scheduled report now: its view as PDF / PNG (drawn by the dashboard at ANDON_BASE_URL)."""
+    from pipelines.alerts.cli import run_report
+
+    return run_report(args, _dataset, printable)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -870,6 +887,7 @@ def main(argv: list[str] | None = None) -> int:
             "spc": cmd_spc,
             "alerts": cmd_alerts,
             "actions": cmd_actions,
+            "report": cmd_report,
         }[args.command](args)
     except UsageError as e:
         print(f"error: {printable(e)}", file=sys.stderr)

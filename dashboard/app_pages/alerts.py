@@ -19,6 +19,7 @@ BADGES = {
     "data_problem": ":orange-badge[:material/warning: Data problem]",
     "clear": ":green-badge[:material/check: Clear]",
     "cleared": ":green-badge[:material/check: Cleared]",
+    "report": ":blue-badge[:material/description: Report]",  # a scheduled report sent
     "unknown": ":gray-badge[Unknown]",
     "error": ":gray-badge[Not evaluated]",
     "not evaluated": ":gray-badge[Not evaluated yet]",

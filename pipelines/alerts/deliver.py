@@ -11,6 +11,8 @@ import urllib.error
 import urllib.request
 from email.message import EmailMessage
 
+from pipelines import snapshot
+from pipelines.alerts.link import base_url
 from pipelines.alerts.rules import Smtp
 
 WEBHOOK = "webhook"
@@ -48,15 +50,26 @@ def post_webhook(url: str, event: dict, timeout_s: float) -> str | None:
         return f"{type(e).__name__}: {e}"
 
 
-def send_email(smtp: Smtp | None, to: list[str], event: dict) -> str | None:
-    """Send the event's subject and text to `to` through the configured SMTP server."""
+def send_email(
+    smtp: Smtp | None,
+    to: list[str],
+    event: dict,
+    attachments: list[tuple[str, bytes]] = (),
+    note: str | None = None,
+) -> str | None:
+    """Send the event's subject and text (and a note after it) to `to` through the configured
+    SMTP server, with the attachments (file name, bytes: a .pdf or a .png)."""
     if smtp is None:
         return "no [smtp] settings in alerts.toml"
     msg = EmailMessage()
     msg["From"] = smtp.sender
     msg["To"] = ", ".join(to)
     msg["Subject"] = event["subject"]
-    msg.set_content(event["text"])
+    msg.set_content(event["text"] + (f"\n{note}\n" if note else ""))
+    for name, data in attachments:
+        kind = "pdf" if name.endswith(".pdf") else "png"
+        maintype, subtype = snapshot.MIME[kind].split("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     password = None
     if smtp.user is not None:
         password = os.environ.get(smtp.password_env or "")
@@ -72,3 +85,26 @@ def send_email(smtp: Smtp | None, to: list[str], event: dict) -> str | None:
         return None
     except Exception as e:  # refused, timed out, rejected recipients …: recorded, retried
         return f"{type(e).__name__}: {e}"
+
+
+def attachment_name(event: dict, fmt: str) -> str:
+    """'andon-scrap-p-2026-03-04.pdf': the rule or report and the day of its data."""
+    day = event.get("last_day") or event.get("as_of") or event.get("time", "")[:10]
+    return f"andon-{event['rule']}-{day}.{fmt}"
+
+
+def send_outbox_email(smtp: Smtp | None, item: dict) -> str | None:
+    """An outbox e-mail, with the view of its event as PDF or PNG when it asks for one. When the
+    view cannot be made, an alert goes without it (a note says why) and a report is not sent
+    (the error; it is retried)."""
+    event, fmt = item["record"], item.get("attach")
+    if not fmt or not event.get("link") or smtp is None:
+        return send_email(smtp, item["to"], event)
+    try:
+        data = snapshot.capture(event["link"], fmt)
+    except snapshot.SnapshotError as e:
+        why = f"{e} (the dashboard is reached at {base_url()}, set by ANDON_BASE_URL)"
+        if item.get("attach_required"):
+            return f"no {fmt.upper()} of the view: {why}"
+        return send_email(smtp, item["to"], event, note=f"The {fmt.upper()} of the view: {why}")
+    return send_email(smtp, item["to"], event, [(attachment_name(event, fmt), data)])

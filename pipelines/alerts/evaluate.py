@@ -17,8 +17,9 @@ from pipelines.alerts.conditions import (
     Verdict,
     evaluate_rule,
 )
-from pipelines.alerts.deliver import EMAIL, WEBHOOK, post_webhook, send_email
+from pipelines.alerts.deliver import EMAIL, WEBHOOK, post_webhook, send_outbox_email
 from pipelines.alerts.message import CLEARED, event_record
+from pipelines.alerts.reports import queue_due
 from pipelines.alerts.rules import AlertConfig, Rule, load_config
 from pipelines.engine import Engine
 from pipelines.staging.sources import InputError
@@ -46,6 +47,7 @@ class Report:
     results: list[RuleResult] = field(default_factory=list)
     deliveries: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    reports: list[dict] = field(default_factory=list)  # the scheduled reports queued
 
     @property
     def events(self) -> list[dict]:
@@ -63,6 +65,9 @@ class Report:
             "rules": [verdict_json(r.rule, r.verdict) | {"fired": _fired(r)} for r in self.results],
             "deliveries": self.deliveries,
             "notes": self.notes,
+            "reports": [
+                {k: r[k] for k in ("id", "report", "day", "subject", "link")} for r in self.reports
+            ],
         }
 
 
@@ -118,8 +123,9 @@ def evaluate(
                 state["outbox"] += _outbox(rule, event)
             report.results.append(RuleResult(rule, verdict, event))
         state["rules"] = {r.id: state["rules"][r.id] for r in config.rules}
+        report.reports = queue_due(config.reports, state, store.dataset, report.as_of, now)
         state["evaluated_at"] = report.evaluated_at
-        files.append_history(store, report.events)
+        files.append_history(store, report.events + report.reports)
         files.write_state(store, state)  # the events are kept before anything is sent
         report.deliveries = _flush(state, config, now)
         files.append_history(store, report.deliveries)
@@ -169,7 +175,7 @@ def _outbox(rule: Rule, event: dict) -> list[dict]:
     base = {"event": event["id"], "rule": rule.id, "attempts": 0, "record": event}
     items = [base | {"channel": WEBHOOK, "to": url} for url in rule.webhooks]
     if rule.emails:
-        items.append(base | {"channel": EMAIL, "to": list(rule.emails)})
+        items.append(base | {"channel": EMAIL, "to": list(rule.emails), "attach": rule.attach})
     return items
 
 
@@ -181,25 +187,28 @@ def _flush(state: dict, config: AlertConfig, now: datetime) -> list[dict]:
         if item["channel"] == WEBHOOK:
             error = post_webhook(item["to"], item["record"], config.webhook_timeout_s)
         else:
-            error = send_email(config.smtp, item["to"], item["record"])
+            error = send_outbox_email(config.smtp, item)
         item["attempts"] += 1
         gave_up = error is not None and item["attempts"] >= MAX_ATTEMPTS
-        out.append(
-            {
-                "type": "delivery",
-                "time": now.isoformat(timespec="seconds"),
-                "event": item["event"],
-                "rule": item["rule"],
-                "channel": item["channel"],
-                "to": item["to"],
-                "ok": error is None,
-                "error": error,
-                "attempt": item["attempts"],
-                "gave_up": gave_up,
-            }
-        )
+        out.append(delivery_record(item, error, now, gave_up))
         if error is not None and not gave_up:
             item["last_error"] = error
             keep.append(item)
     state["outbox"] = keep
     return out
+
+
+def delivery_record(item: dict, error: str | None, now: datetime, gave_up: bool = False) -> dict:
+    """The history's record of one delivery attempt of an outbox item."""
+    return {
+        "type": "delivery",
+        "time": now.isoformat(timespec="seconds"),
+        "event": item["event"],
+        "rule": item["rule"],
+        "channel": item["channel"],
+        "to": item["to"],
+        "ok": error is None,
+        "error": error,
+        "attempt": item["attempts"],
+        "gave_up": gave_up,
+    }

@@ -28,8 +28,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 RULE_KEYS = {
     "id", "kpi", "scope", "condition", "op", "value", "for", "rules", "window_days",
-    "webhooks", "emails", "description",
+    "webhooks", "emails", "attach", "description",
 }  # fmt: skip
+ATTACH = ("pdf", "png")  # an e-mail may carry the view as PDF or PNG (pipelines/snapshot.py)
 SMTP_KEYS = {"host", "port", "from", "starttls", "user", "password_env", "timeout_s"}
 WEBHOOK_KEYS = {"timeout_s"}
 
@@ -51,6 +52,7 @@ class Rule:
     webhooks: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
     description: str = ""
+    attach: str | None = None  # its e-mails carry the alert's view as "pdf" or "png"
 
     @property
     def filters(self) -> dict[str, list[str]]:
@@ -81,6 +83,7 @@ class AlertConfig:
     smtp: Smtp | None = None
     webhook_timeout_s: float = 5.0
     path: Path | None = field(default=None, compare=False)
+    reports: tuple = ()  # pipelines/alerts/reports.py: ScheduledReport
 
 
 def load_config(path: Path | str) -> AlertConfig:
@@ -101,8 +104,10 @@ def load_config(path: Path | str) -> AlertConfig:
 
 
 def parse_config(data: dict, path: Path | None = None) -> AlertConfig:
-    """An AlertConfig from parsed TOML (top-level keys: smtp, webhook, rule)."""
-    _no_other_keys(data, {"smtp", "webhook", "rule"}, "the file")
+    """An AlertConfig from parsed TOML (top-level keys: smtp, webhook, rule, report)."""
+    from pipelines.alerts.reports import parse_reports  # it reads this module's checks
+
+    _no_other_keys(data, {"smtp", "webhook", "rule", "report"}, "the file")
     smtp = _smtp(data["smtp"]) if "smtp" in data else None
     webhook = data.get("webhook", {})
     _no_other_keys(_table(webhook, "[webhook]"), WEBHOOK_KEYS, "[webhook]")
@@ -118,7 +123,8 @@ def parse_config(data: dict, path: Path | None = None) -> AlertConfig:
         seen.add(r.id)
         if r.emails and smtp is None:
             raise InputError(f"rule {r.id!r} sends e-mail but the file has no [smtp] settings")
-    return AlertConfig(tuple(rules), smtp, timeout, path)
+    reports = parse_reports(data.get("report", []), smtp, seen)
+    return AlertConfig(tuple(rules), smtp, timeout, path, reports)
 
 
 def _rule(raw, n: int) -> Rule:
@@ -146,6 +152,7 @@ def _rule_body(raw: dict, rid: str) -> Rule:
     window = _count(raw.get("window_days", WINDOW_DAYS), "window_days", MAX_DAYS)
     periods = _count(raw.get("for", 1), "for", window)
     op, value, signal_rules = _condition_args(raw, condition)
+    emails = tuple(_email(a) for a in _strings(raw.get("emails", []), "emails"))
     return Rule(
         id=rid,
         kpi=kpi,
@@ -157,8 +164,9 @@ def _rule_body(raw: dict, rid: str) -> Rule:
         signal_rules=signal_rules,
         window_days=window,
         webhooks=tuple(_webhook(u) for u in _strings(raw.get("webhooks", []), "webhooks")),
-        emails=tuple(_email(a) for a in _strings(raw.get("emails", []), "emails")),
+        emails=emails,
         description=_text(raw.get("description", ""), "description"),
+        attach=_attach(raw.get("attach"), emails),
     )
 
 
@@ -207,6 +215,17 @@ def _scope(raw, kpi) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if why := scope_reason(kpi.facts, [d for d, _ in out]):
         raise InputError(f"{kpi.id} is {why}")
     return tuple(sorted(out))
+
+
+def _attach(raw, emails: tuple[str, ...]) -> str | None:
+    """None, "pdf" or "png": what its e-mails carry besides the text."""
+    if raw is None:
+        return None
+    if raw not in ATTACH:
+        raise InputError(f"attach {raw!r}; use one of: {', '.join(ATTACH)}")
+    if not emails:
+        raise InputError("attach goes with emails (an attachment travels by e-mail only)")
+    return raw
 
 
 def _smtp(raw) -> Smtp:

@@ -22,6 +22,7 @@ def report_lines(report: Report) -> list[str]:
         if r.event is not None:
             text += f"  ← {r.event['event'].replace('_', ' ')}: {r.event['subject']}"
         lines.append(f"  {r.rule.id:<{width}}  {v.status.replace('_', ' '):<12}  {text}")
+    lines += [f"  report {r['report']} for {r['day']}: {r['subject']}" for r in report.reports]
     lines += [delivery_line(d) for d in report.deliveries]
     lines += [f"note: {n}" for n in report.notes]
     return lines
@@ -55,5 +56,6 @@ def summary_lines(report: Report) -> list[str]:
     lines = []
     for e in report.events:
         lines.append(f"alert {e['event'].replace('_', ' ')}: {e['subject']}")
+    lines += [f"report: {r['subject']}" for r in report.reports]
     lines += [delivery_line(d) for d in report.deliveries]
     return lines

@@ -136,7 +136,10 @@ def test_rows_behind_a_number_shows_numerator_denominator_and_rows(monkeypatch, 
     # the lines promised in the window 02-11 … 03-12: O4 (promised 03-15) is outside it and
     # O5 is cancelled, so both are left out
     assert sorted(rows["order_id"]) == ["O1", "O1", "O2", "O3", "O6"]
-    assert len(at.get("download_button")) == 1
+    # the panel's download (the sidebar's PDF / PNG snapshot buttons aside)
+    assert [b.key for b in at.get("download_button") if b.key.startswith("dl-")] == [
+        "dl-overview-otd-0"
+    ]
 
 
 def test_an_empty_store_shows_how_to_build_it(monkeypatch, tmp_path):
