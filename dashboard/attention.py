@@ -1,7 +1,9 @@
 """Exceptions first: the overview's "Needs attention" list — the KPIs off target, flagged or with
 a control-chart signal against their direction (pipelines/views/exceptions.py), most severe first,
 each with its value against target, why it is listed, its worst line / customer / product, a
-button that narrows the dashboard to that value and its control chart. Formatting only."""
+button that narrows the dashboard to that value and its control chart — and under it, "Earlier in
+the last 90 days": one line per event the range no longer covers (pipelines/views/earlier.py), with
+a button that shows its days and places. Formatting only."""
 
 from __future__ import annotations
 
@@ -13,10 +15,13 @@ from dashboard import format as fmt
 from pipelines.contract import load
 from pipelines.spc import RULES
 from pipelines.views import Attention
+from pipelines.views.earlier import HOW_EARLIER, LOOKBACK_DAYS, Earlier
 from pipelines.views.exceptions import HOW_RANKED
 from pipelines.views.targets import DATA_PROBLEM, OFF_TARGET
 
 SHOWN = 5  # rows before "… more"
+EARLIER_SHOWN = 3  # earlier events before "… more"
+NAMES = 4  # places and KPIs named on an earlier event's line before "+ n"
 BASIS = {"miss": "of the miss", "total": "of the total", "fall": "of the fall"}
 
 
@@ -137,7 +142,7 @@ def row(item: dict, attention: Attention) -> None:
             chart_popover(item, attention)
 
 
-def section(attention: Attention, summary: pd.DataFrame) -> None:
+def _current(attention: Attention, summary: pd.DataFrame) -> None:
     """The ranked list (the first SHOWN, the rest in an expander), or a positive note when nothing
     needs attention."""
     items = attention.items.to_dict("records")
@@ -162,3 +167,68 @@ def section(attention: Attention, summary: pd.DataFrame) -> None:
             with more:
                 for item in items[SHOWN:]:
                     row(item, attention)
+
+
+def _named(names: list[str], more: str) -> str:
+    shown = ", ".join(names[:NAMES])
+    return shown + (f" and {len(names) - NAMES} {more}" if len(names) > NAMES else "")
+
+
+def earlier_text(item: Earlier) -> str:
+    """'**20 Aug – 31 Aug 2026** · POR-1, POR-3: Downtime, Availability — mostly Material
+    shortage (93 % of unplanned stop hours)' (markdown; data escaped; "top stop reason" when
+    it has half of the stop hours or less)."""
+    when = fmt.day(item.start) if item.start == item.end else fmt.period(item.start, item.end)
+    labels = load().dims[item.dim].value_labels if item.dim in load().dims else {}
+    places = _named([fmt.plain(labels.get(v, v)) for v in item.values], "more")
+    kpis = _named([s.label for s in item.signals], "more KPIs")
+    text = f"**{when}** · " + (f"{places}: " if places else "") + kpis
+    if item.stop_reason:
+        # "mostly" only for a majority of the stop hours
+        lead = "mostly" if item.stop_share > 0.5 else "top stop reason"
+        share = f" ({item.stop_share * 100:.0f} % of unplanned stop hours)"
+        text += f" — {lead} {fmt.plain(item.stop_reason)}{share}"
+    return text
+
+
+def earlier_row(item: Earlier, i: int) -> None:
+    key = f"earlier-{i}-{item.start:%Y%m%d}-{item.end:%Y%m%d}"
+    with st.container(key=key):
+        text, act = st.columns([8.6, 1.4], vertical_alignment="center")
+        text.markdown(f":small[{earlier_text(item)}]")
+        places = f" and {load().dims[item.dim].noun}s" if item.dim and item.values else ""
+        if act.button(
+            "Show these days",
+            key=f"{key}-show",
+            icon=":material/date_range:",
+            help=f"Set the date range to these days{places}",
+            type="tertiary",
+        ):
+            state.show_days(item.start, item.end, item.dim, item.values)
+
+
+def earlier(attention: Attention) -> None:
+    """Earlier in the look-back: the first EARLIER_SHOWN events, the rest in an expander; nothing
+    when there are none."""
+    items = attention.earlier
+    if not items:
+        return
+    st.markdown(
+        f":small[**:material/history: Earlier in the last {LOOKBACK_DAYS} days**]",
+        help=HOW_EARLIER,
+    )
+    for i, item in enumerate(items[:EARLIER_SHOWN]):
+        earlier_row(item, i)
+    n = len(items) - EARLIER_SHOWN
+    if n > 0:
+        more = st.expander(f"{n} more earlier", key="earlier-more", on_change="rerun")
+        if more.open:
+            with more:
+                for i, item in enumerate(items[EARLIER_SHOWN:], start=EARLIER_SHOWN):
+                    earlier_row(item, i)
+
+
+def section(attention: Attention, summary: pd.DataFrame) -> None:
+    """What needs attention in the range, then what signalled earlier in the look-back."""
+    _current(attention, summary)
+    earlier(attention)

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from dashboard import sessions
 from pipelines import Engine, KpiQuery, shifts, views
@@ -527,9 +528,27 @@ def drill(dim: str, value: str, source: str | None = None, selection: object = N
     st.rerun(scope="app")
 
 
+def show_days(start: date, end: date, dim: str | None = None, values=()) -> None:
+    """Show start … end as a custom date range, narrowed to `values` of `dim` when it is a global
+    filter (the other filters stay), and rerun the app."""
+    pending = {RANGE: next(k for k, v in RANGES.items() if v == "custom"), DATES: (start, end)}
+    dims = load_registry().dims
+    key = dims[dim].key if dim in dims else None
+    if key in DIM_KEYS and values:
+        pending[key] = list(values)
+    st.session_state[DRILL] = pending
+    # a date widget not on screen yet takes its first value from the URL, and only then puts
+    # it there; when it is on screen (bound to the URL), setting its state is enough
+    with contextlib.suppress(StreamlitAPIException):
+        st.query_params[DATES] = [start.isoformat(), end.isoformat()]
+    st.rerun(scope="app")
+
+
 def apply_pending_drill() -> None:
     """Called by the entry point before the sidebar widgets are created."""
     pending = st.session_state.pop(DRILL, None)
-    if pending:
+    if isinstance(pending, dict):  # show_days: several keys at once
+        st.session_state.update(pending)
+    elif pending:
         key, value = pending
         st.session_state[key] = [value]

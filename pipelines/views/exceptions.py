@@ -32,6 +32,10 @@ control chart's center line. `basis` says how:
 `share` (miss, total, fall) is the group's part of what the groups that miss add up to.
 Dimensions: the dashboard's global filters the KPI's facts reach and the scope does not narrow
 to one value, finest first (NAMED_ORDER); up to NAMED are named.
+
+Earlier: the signals of the LOOKBACK_DAYS (90) ending at the range's end that fell before the
+range, grouped into events (pipelines/views/earlier.py), so that what the range no longer covers
+is still named.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -49,6 +54,9 @@ from pipelines.metrics import as_float
 from pipelines.semantic import scope_reason
 from pipelines.spc import BASELINE_POINTS, MIN_BASELINE, Baseline, Chart, Point, xmr
 from pipelines.views.targets import DATA_PROBLEM, OFF_TARGET, Targets, gap, judged
+
+if TYPE_CHECKING:
+    from pipelines.views.earlier import Earlier
 
 MISS_CAP = 3.0
 SIGNAL_WEIGHT = 2.0
@@ -79,12 +87,15 @@ HOW_RANKED = (
 @dataclass
 class Attention:
     """The exceptions of a scope: `items` ranked (one row per KPI that needs attention, see
-    `exceptions`), and the control chart of every KPI (for the trends)."""
+    `exceptions`), the control chart of every KPI (for the trends), and `earlier`: the events of
+    the look-back before the range (pipelines/views/earlier.py), from `lookback_start`."""
 
     items: pd.DataFrame
     charts: dict[str, Chart] = field(default_factory=dict)
     start: date | None = None
     end: date | None = None
+    earlier: list[Earlier] = field(default_factory=list)
+    lookback_start: date | None = None
 
 
 # ---------------------------------------------------------------------------------- daily series
@@ -294,15 +305,17 @@ def _ref_of(k: Kpi, item: dict, dim: str, q: KpiQuery, targets: Targets):
     return ref
 
 
-def _name_worst(engine: Engine, q: KpiQuery, items: list[dict], targets: Targets) -> None:
-    """Fill each item's `worst`: the worst value of up to NAMED dimensions its facts reach (one
+def name_worst(
+    engine: Engine, q: KpiQuery, items: list[dict], targets: Targets, named: int = NAMED
+) -> None:
+    """Fill each item's `worst`: the worst value of up to `named` dimensions its facts reach (one
     grouped query per dimension, for all the items)."""
     reg, days = load(), (q.end - q.start).days + 1
     for dim in named_dims(q):
         wanted = [
             (item, rk)
             for item in items
-            if len(item["worst"]) < NAMED
+            if len(item["worst"]) < named
             and (rk := engine.resolve(reg.kpis[item["metric"]])) is not None
             and not scope_reason(rk.facts, [dim])
         ]
@@ -397,7 +410,10 @@ def exceptions(engine: Engine, q: KpiQuery, targets: Targets | None = None) -> A
     adverse signal (signal_day, signal_rules, signal_value; `signals` counts them) and the
     chart's center, ucl, lcl; `reference` (target | center) and its value; the flags and
     flagged days; and `worst`: up to NAMED {dim, value, kpi_value, share, basis}. An
-    empty `items` means nothing needs attention. `charts` holds every KPI's control chart."""
+    empty `items` means nothing needs attention. `charts` holds every KPI's control chart;
+    `earlier` the events of the look-back before the range (earlier.earlier)."""
+    from pipelines.views.earlier import earlier  # it builds on this module's charts
+
     q = engine.resolve_query(replace(q, by=(), kpis=None))
     reg, targets = load(), targets or Targets()
     charts, daily = control_charts(engine, q)
@@ -411,7 +427,8 @@ def exceptions(engine: Engine, q: KpiQuery, targets: Targets | None = None) -> A
         item = _item(k, rows.get(k.id, {}), charts[k.id], days, targets, q, today)
         if item is not None:
             items.append(item)
-    _name_worst(engine, q, items, targets)
+    name_worst(engine, q, items, targets)
     frame = pd.DataFrame(items, columns=COLUMNS)
     frame = frame.sort_values("severity", ascending=False, kind="stable").reset_index(drop=True)
-    return Attention(frame, charts, q.start, q.end)
+    past, since = earlier(engine, q, frame)
+    return Attention(frame, charts, q.start, q.end, past, since)

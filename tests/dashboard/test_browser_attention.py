@@ -1,7 +1,9 @@
 """Real-browser checks of exceptions first on the sample plant: the overview names LYO-2's
 performance slide (and, as of 30 August, the supplier disruption) before the value chain without a
-click; a card's "Why?" opens with its contributions; a row's button narrows the dashboard; one
-KPI on a trend gets its control limits; the production page draws a small chart per line."""
+click; as of the last day it names the supplier disruption under "Earlier in the last 90 days",
+and its button shows those days on those lines; a card's "Why?" opens with its contributions; a
+row's button narrows the dashboard; one KPI on a trend gets its control limits; the production
+page draws a small chart per line."""
 
 from __future__ import annotations
 
@@ -72,6 +74,50 @@ def test_the_supplier_disruption_is_named_as_of_30_august(page, server):
     expect(row).to_contain_text("Off target")
     expect(row).to_contain_text("Worst line POR-1")
     expect(page.locator(".st-key-attention-availability")).to_contain_text("Worst line POR-3")
+    idle(page)
+    no_errors(page)
+
+
+DISRUPTED = {"LYO-1", "LYO-3", "POR-1", "POR-3"}  # sample_data/README.md, story 2
+# the disruption's signals on the look-back's charts: 20 Aug (plan, availability …) to 31 Aug
+# (downtime's last), within the disruption's 10 – 30 Aug or just after
+DISRUPTION = ".st-key-earlier-0-20260820-20260831"
+
+
+def test_the_supplier_disruption_is_named_earlier_without_a_click(page, server):
+    # the default view: the last 30 days, 17 Oct – 15 Nov; the disruption ended 30 Aug
+    page.goto(server.url)
+    item = page.locator(DISRUPTION)
+    expect(item).to_contain_text("20 Aug – 31 Aug 2026 · ")
+    expect(item).to_contain_text("— mostly Material shortage")
+    places = item.inner_text().split(" · ", 1)[1].split(":", 1)[0].split(", ")
+    assert len(places) >= 2 and set(places) <= DISRUPTED, places
+    # under the list's rows, above the value chain
+    expect(page.get_by_text("Earlier in the last 90 days")).to_be_visible()
+    chain = page.get_by_role("heading", name="Value chain")
+    expect(chain).to_be_visible()
+    rows = page.locator(".st-key-attention-performance")
+    assert rows.bounding_box()["y"] < item.bounding_box()["y"] < chain.bounding_box()["y"]
+    idle(page)
+    no_errors(page)
+
+
+def test_show_these_days_opens_the_disruption_on_its_lines(page, server):
+    page.goto(server.url)
+    item = page.locator(DISRUPTION)
+    expect(item).to_contain_text("Material shortage")
+    places = item.inner_text().split(" · ", 1)[1].split(":", 1)[0].split(", ")
+    idle(page)
+    item.get_by_role("button", name="Show these days").click()
+    expect(page).to_have_url(re.compile(r"dates=2026-08-20&dates=2026-08-31"))
+    expect(page).to_have_url(re.compile(r"range=Custom"))
+    for line in places:
+        expect(page).to_have_url(re.compile(f"line={line}"))
+    expect(page.get_by_text("20 Aug – 31 Aug 2026 · " + ", ".join(sorted(places)))).to_be_visible()
+    # those days on those lines: plan attainment is off target, worst on a disrupted line
+    row = page.locator(".st-key-attention-plan_attainment")
+    expect(row).to_contain_text("Off target")
+    expect(row).to_contain_text(re.compile(r"Worst line (LYO-1|LYO-3|POR-1|POR-3)"))
     idle(page)
     no_errors(page)
 
