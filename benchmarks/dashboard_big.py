@@ -46,7 +46,13 @@ HEADING = "## Dashboard on a large store"
 TARGET_START_S = 5.0
 TARGET_MEMORY_MIB = 1536
 AS_OF = "[data-testid='stCaptionContainer']:has-text('Data as of')"
+RUNNING = "[data-testid='stStatusWidget']"
 OUTPUT = ".st-key-card-output_units [data-testid='stMetricValue']"  # a plant always changes it
+
+
+def idle(page) -> None:
+    """Wait until the page's script run has finished (Streamlit's running indicator gone)."""
+    page.locator(RUNNING).wait_for(state="hidden", timeout=WAIT_MS * 5)
 
 
 def choose_plant(page, plant: str) -> float:
@@ -119,6 +125,8 @@ def first_cards(store: Path, log: Path, every: int, n: int, plant: str, batch) -
         page.goto(srv.url)
         cards_visible(page, n)
         out["start"] = time.perf_counter() - t0
+        idle(page)  # the rest of the overview (what needs attention, trends) drawn
+        out["complete"] = time.perf_counter() - t0
         out["filter"] = choose_plant(page, plant)
         page.goto(f"{srv.url}/?every={every}")
         cards_visible(page, n)
@@ -159,6 +167,7 @@ def section(r: dict, store: Path, every: int) -> str:
         f"| server healthy after the process starts | {r['healthy']:.1f} s | | |",
         f"| first cards after the server process starts | {r['start']:.1f} s | ≤ 5 s | "
         f"{ok(r['start'] <= TARGET_START_S)} |",
+        f"| … the whole overview drawn (what needs attention, trends) | {r['complete']:.1f} s | | |",
         f"| cards updated after a plant filter change | {r['filter']:.1f} s | | |",
         f"| a batch of {r['batch_rows']:,} runs on a new day: ingest | {r['ingest']:.1f} s | | |",
         f'| … then shown on the open overview ("Data as of {r["day"]}") | {r["visible"]:.1f} s | '
