@@ -27,45 +27,30 @@ from pipelines.contract import load as load_registry
 from pipelines.store import DEFAULT_DATASET, Store
 from pipelines.store.sweep import sweep_store, sweep_temp, ttl_hours
 from pipelines.views.targets import Targets, dataset_targets_path, load_targets
+from pipelines.views.url import (  # noqa: F401 (the view vocabulary, re-exported)
+    ALL_DATA,
+    AS_OF,
+    DATASET,
+    DATES,
+    DEFAULT_GRAIN,
+    DEFAULT_RANGE,
+    GRAIN,
+    GRAINS,
+    RANGE,
+    RANGES,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("andon.dashboard.state")
 
 # -------------------------------------------------------------------------------- filter keys
 
-DATASET = "dataset"
-AS_OF = "as_of"
-RANGE = "range"
-DATES = "dates"
-GRAIN = "grain"
 LIVE = "live"
 EVERY = "every"
 # the global filters, from the semantic layer (pipelines/contract/semantic.toml): the session and
 # URL key of each → its dimension
 FILTERS = {d.key: d for d in load_registry().filter_dims()}
 DIM_KEYS = {key: d.name for key, d in FILTERS.items()}
-
-# date range presets: the label (shown, and in the URL) → code; the shift ranges' codes are
-# pipelines.shifts.PRESETS (their windows come from the dataset's shift calendar)
-RANGES = {
-    "This shift": "this_shift",
-    "Previous shift": "previous_shift",
-    "Today": "today",
-    "Yesterday": "yesterday",
-    "Last 24 h": "last_24h",
-    "Last 7 days": "last_7",
-    "Last 30 days": "last_30",
-    "Last 90 days": "last_90",
-    "Quarter to date": "qtd",
-    "Year to date": "ytd",
-    "All data": "all",
-    "Custom": "custom",
-}
-ALL_DATA = "All data"
-DEFAULT_RANGE = "Last 30 days"
-# bound widgets put the text they show in the URL, so options are their own labels
-GRAINS = {"Day": "day", "Week": "week", "Month": "month"}
-DEFAULT_GRAIN = "Day"
 DRILL = "_drill"  # a pending drill-down: (session key, value), applied before the widgets exist
 DRILL_SEEN = "_drill_seen"  # chart key → the selection already applied
 

@@ -9,11 +9,9 @@ from datetime import date
 from urllib.parse import urlencode
 
 from pipelines.contract import load
+from pipelines.views.url import AS_OF, CUSTOM_RANGE, DATASET, DATES, GRAIN, RANGE  # noqa: F401
 
 BASE_URL = "http://localhost:8501"
-# dashboard/state.py: the session keys (and URL parameters) of the bound widgets
-DATASET, RANGE, DATES, AS_OF, GRAIN = "dataset", "range", "dates", "as_of", "grain"
-CUSTOM_RANGE = "Custom"  # the label of the range preset that reads DATES
 DAY_GRAIN = "Day"
 # the page of each KPI area (dashboard/app_pages/<area>.py)
 AREA_PAGES = {"production": "production", "operations": "operations"}

@@ -34,20 +34,14 @@ from pipelines.alerts.rules import (
 )
 from pipelines.contract import load
 from pipelines.staging.sources import InputError
+from pipelines.views import url as views_url
 
 REPORT = "report"  # the event of a report in the history
 # the dashboard's pages a report can show, by name → their url path (dashboard/streamlit_app.py)
 PAGES = {"overview": "", "production": "production", "operations": "operations"}
-# the dashboard's date range presets (dashboard/state.py RANGES, less Custom: a test checks they
-# agree); each ends on the data's latest date, as on screen
-RANGES = (
-    "Last 7 days",
-    "Last 30 days",
-    "Last 90 days",
-    "Quarter to date",
-    "Year to date",
-    "All data",
-)
+# the dashboard's date range presets (pipelines/views/url.py), less Custom; each ends on the
+# data's latest moment, as on screen
+RANGES = tuple(label for label in views_url.RANGES if label != views_url.CUSTOM_RANGE)
 REPORT_KEYS = {
     "id", "page", "range", "days", "scope", "at", "timezone", "emails", "attach", "description",
 }  # fmt: skip

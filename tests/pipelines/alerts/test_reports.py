@@ -65,7 +65,7 @@ def test_a_report_parses_with_its_defaults(tmp_path):
         (DAILY.replace('page = "production"', 'page = "data"'), "report 'daily-p': page 'data'"),
         (DAILY.replace('"06:30"', '"6h30"'), "at = '6h30': expected the time of day as HH:MM"),
         (DAILY.replace('"06:30"', '"25:00"'), "at = '25:00'"),
-        (DAILY.replace("days = 2", 'range = "Custom"'), "range 'Custom'; use one of: Last 7"),
+        (DAILY.replace("days = 2", 'range = "Custom"'), "range 'Custom'; use one of: This shift"),
         (DAILY.replace("days = 2", 'days = 2\nrange = "All data"'), "give range or days"),
         (DAILY.replace("Europe/Paris", "Mars/Olympus"), "timezone 'Mars/Olympus'"),
         (DAILY.replace("plant =", "region ="), "unknown dashboard filter 'region'"),
@@ -153,5 +153,7 @@ def test_the_link_is_the_dashboard_view_of_the_latest_days(tmp_path, monkeypatch
 
 
 def test_the_ranges_are_the_dashboards_presets():
+    # one definition (pipelines/views/url.py): the dashboard binds its range widget to it
     state = pytest.importorskip("dashboard.state")
     assert list(RANGES) == [label for label in state.RANGES if label != "Custom"]
+    assert {"Yesterday", "Previous shift", "Last 30 days"} <= set(RANGES)  # a daily shift report
