@@ -375,7 +375,7 @@ def production_days(start: pd.Series) -> pd.Series:
     Tuesday in the shift that started Monday 22:00 counts on Monday)."""
     minutes, midnight = _back_days()
     day = start.dt.normalize()
-    dow = start.dt.dayofweek.to_numpy()
+    dow = start.dt.day_of_week.to_numpy()
     minute = (start.dt.hour * 60 + start.dt.minute).to_numpy()
     back = np.where((start == day).to_numpy(), midnight[dow], minutes[dow, minute])
     return day - pd.to_timedelta(back, unit="D")
