@@ -97,11 +97,6 @@ def batch_of(table: str, store_csv: Path, out: Path, n: int = 1000) -> Path:
     return out
 
 
-def batch_of_runs(store_csv: Path, out: Path, n: int = 1000) -> Path:
-    """n runs: half copies of existing runs (replaced: same run_id, other quantities), half new."""
-    return batch_of("production_runs", store_csv, out, n)
-
-
 def timed(fn, *args):
     t = time.perf_counter()
     out = fn(*args)
