@@ -97,6 +97,23 @@ def empty(message: str = "No data in this scope", height: int = 160) -> go.Figur
     return _layout(fig, height=height)
 
 
+def target_line(g: pd.DataFrame, label: str, colour: str, width: float, hover: str, **kw):
+    """A KPI's target across its periods (dashed, in the KPI's colour), or None without one."""
+    target = g["target"].dropna()
+    if not len(target):
+        return None
+    return go.Scatter(
+        x=[g["period"].min(), g["period"].max()],
+        y=[target.iloc[0], target.iloc[0]],
+        name=f"{label} target",
+        mode="lines",
+        line={"color": colour, "width": width, "dash": "dash"},
+        hovertemplate=hover,
+        showlegend=False,
+        **kw,
+    )
+
+
 def trend(df: pd.DataFrame, height: int = HEIGHT, title: str | None = None) -> go.Figure:
     """KPI lines per period with each KPI's target as a dashed line of the same colour; a period
     whose value is flagged (cannot be true) gets a violet ✕ marker."""
@@ -132,19 +149,9 @@ def trend(df: pd.DataFrame, height: int = HEIGHT, title: str | None = None) -> g
                     "— data problem, cannot be true<extra></extra>",
                 )
             )
-        target = g["target"].dropna()
-        if len(target):
-            fig.add_trace(
-                go.Scatter(
-                    x=[g["period"].min(), g["period"].max()],
-                    y=[target.iloc[0], target.iloc[0]],
-                    name=f"{label} target",
-                    mode="lines",
-                    line={"color": colour, "width": 1.5, "dash": "dash"},
-                    hovertemplate=f"{label} target: {_hover_value(g['unit'].iloc[0])}<extra></extra>",
-                    showlegend=False,
-                )
-            )
+        hover = f"{label} target: {_hover_value(g['unit'].iloc[0])}<extra></extra>"
+        if (line := target_line(g, label, colour, 1.5, hover)) is not None:
+            fig.add_trace(line)
     _layout(fig, height=height, percent_y=unit == "%", hovermode="x unified", title=title)
     return fig
 
@@ -643,18 +650,6 @@ def _facet_traces(fig: go.Figure, g: pd.DataFrame, facet: str, colour: str, firs
             ),
             **where,
         )
-    target = g["target"].dropna()
-    if len(target):
-        fig.add_trace(
-            go.Scatter(
-                x=[g["period"].min(), g["period"].max()],
-                y=[target.iloc[0], target.iloc[0]],
-                name=f"{label} target",
-                legendgroup=label,
-                showlegend=False,
-                mode="lines",
-                line={"color": colour, "width": 1, "dash": "dash"},
-                hovertemplate=f"{value} · {label} target: {_hover_value(unit)}<extra></extra>",
-            ),
-            **where,
-        )
+    hover = f"{value} · {label} target: {_hover_value(unit)}<extra></extra>"
+    if (line := target_line(g, label, colour, 1, hover, legendgroup=label)) is not None:
+        fig.add_trace(line, **where)

@@ -9,10 +9,10 @@ from datetime import date
 from urllib.parse import urlencode
 
 from pipelines.contract import load
-from pipelines.views.url import AS_OF, CUSTOM_RANGE, DATASET, DATES, GRAIN, RANGE  # noqa: F401
+from pipelines.views.url import AS_OF, CUSTOM_RANGE, DATASET, DATES, GRAIN, GRAINS, RANGE  # noqa: F401
 
 BASE_URL = "http://localhost:8501"
-DAY_GRAIN = "Day"
+DAY_GRAIN = next(label for label, grain in GRAINS.items() if grain == "day")
 # the page of each KPI area (dashboard/app_pages/<area>.py)
 AREA_PAGES = {"production": "production", "operations": "operations"}
 
