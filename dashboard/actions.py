@@ -5,12 +5,13 @@ trend to the Actions page to add one."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import charts, state
+from dashboard import access, charts, state
 from dashboard import format as fmt
 from pipelines.actions import Action, ActionLog, Log, trend_markers
 from pipelines.contract import load
@@ -31,9 +32,14 @@ def _read(base: str, dataset: str, version: tuple[str, ...]) -> Log:
 
 
 def read() -> Log:
-    """The dataset's notes; read again only when an event was added (its file names changed)."""
+    """The dataset's notes the person looking may see (those whose scope lies within their
+    plants); read again only when an event was added (its file names changed)."""
     actions = action_log()
-    return _read(str(actions.store.base), actions.store.dataset, actions.version())
+    log_ = _read(str(actions.store.base), actions.store.dataset, actions.version())
+    who = access.actor()
+    if who.plants is None:
+        return log_
+    return replace(log_, actions=[a for a in log_.actions if who.sees_scope(dict(a.scope))])
 
 
 def on_trend(fig: go.Figure, trend: pd.DataFrame) -> go.Figure:

@@ -36,10 +36,16 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(
-    store: Path | str, log: Path, env: dict[str, str] | None = None, timeout: float = 60
+    store: Path | str,
+    log: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    port: int | None = None,
+    args: tuple[str, ...] = (),
 ) -> Iterator[Server]:
-    """A streamlit server on 127.0.0.1:<free port> over `store`; killed on exit."""
-    port = free_port()
+    """A streamlit server on 127.0.0.1:<port> (default a free one) over `store`, with more
+    `streamlit run` options (`args`); killed on exit."""
+    port = port or free_port()
     cmd = [
         sys.executable,
         str(SERVE),
@@ -48,6 +54,7 @@ def serve(
         f"--server.port={port}",
         "--browser.gatherUsageStats=false",
         "--server.fileWatcherType=none",
+        *args,
     ]
     full_env = {**os.environ, "ANDON_STORE": str(store), **(env or {})}
     with open(log, "wb") as out:

@@ -10,12 +10,13 @@ from urllib.parse import urlencode
 import streamlit as st
 from streamlit import config
 
-from dashboard import kiosk, state
+from dashboard import access, kiosk, state
 from pipelines import snapshot
+from pipelines.access import tickets
 
 log = logging.getLogger("andon.dashboard.printing")
 # parameters of the screen, not of the view: left out of the snapshot's URL
-SCREEN_ONLY = {kiosk.KIOSK, kiosk.ROTATE, kiosk.PRINT, state.LIVE, state.EVERY}
+SCREEN_ONLY = {kiosk.KIOSK, kiosk.ROTATE, kiosk.PRINT, state.LIVE, state.EVERY, tickets.PARAM}
 LAST_ERROR = "_snapshot_error"
 
 
@@ -44,11 +45,16 @@ def view_url(page_path: str) -> str:
 
 def _maker(url: str, fmt: str, errors: dict):
     """The download's data: made when clicked (on a thread of its own); a failure is logged and
-    kept for the next run to show, and the button says the file could not be made."""
+    kept for the next run to show, and the button says the file could not be made. With login
+    on, the server's browser gets a ticket to see what this person sees, issued at the click."""
+    # asked here: the click's thread has no session to ask who is looking
+    who = access.actor() if access.auth_configured() else None
+    store = state.store_path()
 
     def make() -> bytes:
         try:
-            data = snapshot.capture(url, fmt)
+            ticket = tickets.issue(store, who) if who is not None else None
+            data = snapshot.capture(url, fmt, ticket=ticket)
         except snapshot.SnapshotError as e:
             log.warning("snapshot failed: %s", e)
             errors["text"] = str(e)

@@ -45,10 +45,50 @@ def streamlit_args(args: list[str]) -> list[str]:
     return [*args] if given else ["--server.address=127.0.0.1", *args]
 
 
+def option_values(args: list[str], name: str) -> list[str]:
+    """The values given to a `streamlit run` option (--name=value or --name value)."""
+    out = []
+    for i, a in enumerate(args):
+        if a.startswith(f"--{name}="):
+            out.append(a.split("=", 1)[1])
+        elif a == f"--{name}" and i + 1 < len(args):
+            out.append(args[i + 1])
+    return out
+
+
+def start_problem(args: list[str]) -> str | None:
+    """Why the server must not start with these options (one line), or None: another address
+    than this machine's without login; login without an access.toml that can be read."""
+    from streamlit.runtime.secrets import secrets_singleton
+    from streamlit.web import bootstrap
+
+    from dashboard.access import bind_problem
+    from pipelines.access import AccessError, access_path, load_access
+
+    address = (option_values(args, "server.address") or [""])[-1]
+    if files := option_values(args, "secrets.files"):  # where the login is configured
+        bootstrap.load_config_options({"secrets_files": files})
+    try:
+        auth = secrets_singleton.load_if_toml_exists() and bool(secrets_singleton.get("auth"))
+    except Exception as e:  # a secrets.toml that does not parse
+        return f"cannot read .streamlit/secrets.toml: {e}"
+    if not auth:
+        return bind_problem(address, auth=False)
+    try:
+        load_access(access_path(os.environ["ANDON_STORE"]))
+    except AccessError as e:
+        return f"login is configured but the access rules cannot be used: {e}"
+    return None
+
+
 def main() -> int:
     settle_paths()
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    args = streamlit_args(sys.argv[1:])
+    if problem := start_problem(args):
+        print(f"andon: {problem}", file=sys.stderr)
+        return 2
     # imports first, in this thread: importing streamlit, pandas and plotly from two threads at
     # once can see a partially initialised module
     from streamlit.web import cli
@@ -56,7 +96,7 @@ def main() -> int:
     from dashboard import cards, charts, state  # noqa: F401
 
     threading.Thread(target=warm_engine, name="andon-warm", daemon=True).start()
-    sys.argv = ["streamlit", "run", str(APP), *streamlit_args(sys.argv[1:])]
+    sys.argv = ["streamlit", "run", str(APP), *args]
     return cli.main()
 
 

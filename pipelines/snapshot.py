@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from pipelines.access import tickets
+
 CHROMIUM = Path(os.environ.get("ANDON_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -65,15 +67,21 @@ def unavailable() -> str | None:
     return None
 
 
-def print_url(url: str) -> str:
-    """The view's URL with the print layout on (print=1), its other parameters kept."""
+def print_url(url: str, ticket: str | None = None) -> str:
+    """The view's URL with the print layout on (print=1), its other parameters kept, and the
+    ticket that lets the server's own browser in when login is on (pipelines/access/tickets.py)."""
     parts = urlsplit(url)
-    params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != PRINT]
+    drop = {PRINT, tickets.PARAM}
+    params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in drop]
+    params += [(tickets.PARAM, ticket)] if ticket else []
     return urlunsplit(parts._replace(query=urlencode([*params, (PRINT, "1")])))
 
 
-def capture(url: str, fmt: str = PDF, timeout_s: float | None = None) -> bytes:
-    """The view at `url` as PDF or PNG bytes; SnapshotError (one line) when it cannot be made."""
+def capture(
+    url: str, fmt: str = PDF, timeout_s: float | None = None, ticket: str | None = None
+) -> bytes:
+    """The view at `url` as PDF or PNG bytes; SnapshotError (one line) when it cannot be made.
+    `ticket`: who the view is drawn for when the dashboard asks for a login (tickets.issue)."""
     if fmt not in FORMATS:
         raise SnapshotError(f"unknown snapshot format {fmt!r}; use one of: {', '.join(FORMATS)}")
     if why := unavailable():
@@ -83,7 +91,7 @@ def capture(url: str, fmt: str = PDF, timeout_s: float | None = None) -> bytes:
         # a thread of its own: Playwright's sync API refuses a thread that runs an asyncio loop
         # (or already drives a browser)
         try:
-            return pool.submit(_capture, print_url(url), fmt, timeout_ms).result()
+            return pool.submit(_capture, print_url(url, ticket), fmt, timeout_ms).result()
         except SnapshotError:
             raise
         except Exception as e:  # Playwright's errors: a timeout, a refused connection …

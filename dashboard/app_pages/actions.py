@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from dashboard import actions, chrome, state
+from dashboard import access, actions, chrome, state
 from dashboard import format as fmt
 from pipelines import Engine
 from pipelines.actions import MAX_OWNER, MAX_TEXT, Action
@@ -103,9 +103,9 @@ def action_card(a: Action, today) -> None:
             details.append(f"added {actions.when(a.created_at)}")
             details += [f"closed {actions.when(a.closed_at)}"] if a.closed_at else []
             st.caption(" · ".join([*details, f"id {a.id}"]))
-        with button:
+        if access.actor().can("note"):
             verb = "close" if a.is_open else "reopen"
-            st.button(verb.capitalize(), key=f"{verb}-{a.id}", on_click=_set, args=(verb, a.id))
+            button.button(verb.capitalize(), key=f"{verb}-{a.id}", on_click=_set, args=(verb, a.id))
 
 
 def listing() -> None:
@@ -167,8 +167,11 @@ st.caption(
     "when. A note is a pin on its KPI's trends whenever the filters on screen are its scope."
 )
 engine = state.get_engine()
-listed, form = st.columns([3, 2], gap="large")
-with form, chrome.guard("the form to add a note"):
-    add_form(engine)
+if access.actor().can("note"):
+    listed, form = st.columns([3, 2], gap="large")
+    with form, chrome.guard("the form to add a note"):
+        add_form(engine)
+else:
+    listed = st.container()
 with listed:
     listing()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import chrome, state
+from dashboard import access, chrome, state
 from dashboard import format as fmt
 from pipelines.alerts import files
 from pipelines.alerts import views as alert_views
@@ -107,6 +107,7 @@ def history(events: list[dict]) -> None:
 
 def body() -> None:
     store = state.dataset_store()
+    who = access.actor()
     config, error = alert_views.config_of(store)
     if error:
         st.warning(
@@ -120,17 +121,19 @@ def body() -> None:
             icon=":material/notifications_off:",
         )
     if config is not None:
-        rows, evaluated = alert_views.current_rows(store, config)
+        rows, evaluated = alert_views.current_rows(store, config, who)
         st.caption(
-            f"{len(config.rules)} rule(s) of `{files.rules_path(store)}` · last evaluated "
+            f"{len(rows)} rule(s) of `{files.rules_path(store)}`"
+            + ("" if len(rows) == len(config.rules) else " for the plants you see")
+            + " · last evaluated "
             f"{when(evaluated)} (by `python -m pipelines alerts --watch` and after each ingest)"
         )
         st.markdown("### Now")
         current(rows)
         with st.expander("Rules in effect"):
-            st.dataframe(pd.DataFrame(alert_views.rules_rows(config)), hide_index=True)
+            st.dataframe(pd.DataFrame(alert_views.rules_rows(config, who)), hide_index=True)
     st.markdown("### History")
-    history(alert_views.history_rows(store))
+    history(alert_views.history_rows(store, who))
 
 
 @st.fragment(run_every=state.live_every())

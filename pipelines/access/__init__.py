@@ -99,6 +99,9 @@ class Actor:
 
 
 LOCAL = Actor(id="local", role="admin", name="local mode", via="local")
+# who alerts and scheduled reports draw their attached views as (pipelines/access/tickets.py):
+# the rules and their recipients are an admin's choice, so every plant
+ALERTS = Actor(id="alerts", role="viewer", name="alerts and reports", via="service")
 
 
 def cli_actor() -> Actor:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines import snapshot
+from pipelines.access import ALERTS, tickets
 from pipelines.alerts import files
 from pipelines.alerts.deliver import send_outbox_email
 from pipelines.alerts.evaluate import Report, delivery_record, evaluate
@@ -107,23 +108,23 @@ def run_report(args, pick_dataset, printable) -> int:
         raise InputError(f"dataset {store.dataset} has no data yet")
     record = report_record(spec, store.dataset, as_of, datetime.now(UTC))
     if args.out is not None:
-        _write_snapshot(record["link"], args.out, printable)
+        _write_snapshot(record["link"], args.out, printable, tickets.issue(store.base, ALERTS))
     if not args.send:
         return 0
     item = outbox_item(spec, record) | {"attempts": 1}
-    error = send_outbox_email(config.smtp, item)
+    error = send_outbox_email(config.smtp, item, tickets.issue(store.base, ALERTS))
     delivery = delivery_record(item, error, datetime.now(UTC))
     files.append_history(store, [record, delivery])
     print(printable(delivery_line(delivery)))
     return 0 if error is None else 2
 
 
-def _write_snapshot(link: str, out: Path, printable) -> None:
+def _write_snapshot(link: str, out: Path, printable, ticket: str) -> None:
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in snapshot.FORMATS:
         raise InputError(f"--out {out.name}: name a .pdf or a .png file")
     try:
-        data = snapshot.capture(link, fmt)
+        data = snapshot.capture(link, fmt, ticket=ticket)
     except snapshot.SnapshotError as e:
         raise InputError(
             f"{e} (the dashboard is reached at {base_url()}: ANDON_BASE_URL)"

@@ -93,15 +93,15 @@ def attachment_name(event: dict, fmt: str) -> str:
     return f"andon-{event['rule']}-{day}.{fmt}"
 
 
-def send_outbox_email(smtp: Smtp | None, item: dict) -> str | None:
+def send_outbox_email(smtp: Smtp | None, item: dict, ticket: str | None = None) -> str | None:
     """An outbox e-mail, with the view of its event as PDF or PNG when it asks for one. When the
     view cannot be made, an alert goes without it (a note says why) and a report is not sent
-    (the error; it is retried)."""
+    (the error; it is retried). `ticket` lets the view in when the dashboard asks for a login."""
     event, fmt = item["record"], item.get("attach")
     if not fmt or not event.get("link") or smtp is None:
         return send_email(smtp, item["to"], event)
     try:
-        data = snapshot.capture(event["link"], fmt)
+        data = snapshot.capture(event["link"], fmt, ticket=ticket)
     except snapshot.SnapshotError as e:
         why = f"{e} (the dashboard is reached at {base_url()}, set by ANDON_BASE_URL)"
         if item.get("attach_required"):

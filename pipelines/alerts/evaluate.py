@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from pipelines.access import ALERTS, tickets
 from pipelines.alerts import files
 from pipelines.alerts.conditions import (
     CLEAR,
@@ -127,7 +128,7 @@ def evaluate(
         state["evaluated_at"] = report.evaluated_at
         files.append_history(store, report.events + report.reports)
         files.write_state(store, state)  # the events are kept before anything is sent
-        report.deliveries = _flush(state, config, now)
+        report.deliveries = _flush(state, config, now, tickets.issue(store.base, ALERTS))
         files.append_history(store, report.deliveries)
         files.write_state(store, state)
     return report
@@ -179,15 +180,16 @@ def _outbox(rule: Rule, event: dict) -> list[dict]:
     return items
 
 
-def _flush(state: dict, config: AlertConfig, now: datetime) -> list[dict]:
+def _flush(state: dict, config: AlertConfig, now: datetime, ticket: str) -> list[dict]:
     """Try every waiting delivery once: delivered ones leave the outbox, failed ones stay (until
-    MAX_ATTEMPTS). Returns the delivery records."""
+    MAX_ATTEMPTS). Returns the delivery records. `ticket` lets the views attached to e-mails in
+    when the dashboard asks for a login."""
     out, keep = [], []
     for item in state["outbox"]:
         if item["channel"] == WEBHOOK:
             error = post_webhook(item["to"], item["record"], config.webhook_timeout_s)
         else:
-            error = send_outbox_email(config.smtp, item)
+            error = send_outbox_email(config.smtp, item, ticket)
         item["attempts"] += 1
         gave_up = error is not None and item["attempts"] >= MAX_ATTEMPTS
         out.append(delivery_record(item, error, now, gave_up))

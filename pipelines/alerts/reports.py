@@ -232,6 +232,7 @@ def report_record(
         "dataset": dataset,
         "rule": report.id,
         "report": report.id,
+        "scope": report.filters,
         "event": REPORT,
         "day": (day or as_of).isoformat(),
         "as_of": as_of.isoformat(),

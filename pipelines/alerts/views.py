@@ -1,10 +1,13 @@
 """What the dashboard's Alerts page shows, read from a dataset's alert files: the rules in effect,
-each rule's state at the last evaluation, and the history of events with their deliveries."""
+each rule's state at the last evaluation, and the history of events with their deliveries —
+each narrowed to what the person looking may see (a rule or an event whose scope lies within
+their plants: Actor.sees_scope)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from pipelines.access import Actor
 from pipelines.alerts import files
 from pipelines.alerts.message import condition_text, scope_text
 from pipelines.alerts.rules import AlertConfig, load_config
@@ -31,11 +34,16 @@ def channel_text(to) -> str:
     return ", ".join(to)
 
 
-def rules_rows(config: AlertConfig) -> list[dict]:
-    """One row per rule: id, KPI, scope, condition, channels, description."""
+def visible_rules(config: AlertConfig, actor: Actor) -> list:
+    """The rules whose scope lies within the plants `actor` sees."""
+    return [r for r in config.rules if actor.sees_scope(r.filters)]
+
+
+def rules_rows(config: AlertConfig, actor: Actor) -> list[dict]:
+    """One row per rule `actor` may see: id, KPI, scope, condition, channels, description."""
     reg = load()
     rows = []
-    for r in config.rules:
+    for r in visible_rules(config, actor):
         channels = [f"webhook {channel_text(u)}" for u in r.webhooks]
         channels += [f"e-mail {a}" for a in r.emails]
         rows.append(
@@ -51,13 +59,13 @@ def rules_rows(config: AlertConfig) -> list[dict]:
     return rows
 
 
-def current_rows(store: Store, config: AlertConfig) -> tuple[list[dict], str | None]:
-    """Each rule's state at the last evaluation (its verdict, and since when it fires), and the
-    time of that evaluation (None: never evaluated)."""
+def current_rows(store: Store, config: AlertConfig, actor: Actor) -> tuple[list[dict], str | None]:
+    """Each rule's state at the last evaluation (its verdict, and since when it fires), of the
+    rules `actor` may see, and the time of that evaluation (None: never evaluated)."""
     state = files.read_state(store) if files.state_path(store).is_file() else {"rules": {}}
     reg = load()
     rows = []
-    for r in config.rules:
+    for r in visible_rules(config, actor):
         entry = state["rules"].get(r.id)
         if entry is not None and entry.get("fingerprint") != r.fingerprint:
             entry = None  # edited since: not evaluated as it stands
@@ -80,15 +88,18 @@ def current_rows(store: Store, config: AlertConfig) -> tuple[list[dict], str | N
     return rows, state.get("evaluated_at")
 
 
-def history_rows(store: Store, limit: int | None = None) -> list[dict]:
-    """The events, newest first, each with its deliveries (channel, to, ok, error, attempt) and
-    `delivery`: delivered | retrying | given up | history only."""
+def history_rows(store: Store, actor: Actor, limit: int | None = None) -> list[dict]:
+    """The events `actor` may see (their scope within the actor's plants), newest first, each
+    with its deliveries (channel, to, ok, error, attempt) and `delivery`: delivered | retrying |
+    given up | history only."""
     records = files.read_history(store)
     deliveries: dict[str, list[dict]] = {}
     for rec in records:
         if rec.get("type") == "delivery":
             deliveries.setdefault(rec.get("event"), []).append(rec)
-    events = [r for r in records if r.get("type") == "event"][::-1]
+    events = [
+        r for r in records if r.get("type") == "event" and actor.sees_scope(r.get("scope") or {})
+    ][::-1]
     out = []
     for e in events[:limit]:
         tries = deliveries.get(e.get("id"), [])
