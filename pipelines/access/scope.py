@@ -81,23 +81,32 @@ def attach(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"attach ':memory:' as {quote(CATALOG)}")
 
 
-def build(con: duckdb.DuckDBPyConnection, schema: str, plants: frozenset[str]) -> None:
-    """(Re)build a scope's schema over the database of `con` (a cursor of the base connection;
-    the catalog attached), in one transaction: readers see the old views or the new."""
+def main_relations(con: duckdb.DuckDBPyConnection) -> tuple[str, dict[str, list[str]]]:
+    """The database of `con` and the columns of each relation of its `main` schema (tables and
+    views). A macro there stops the scope: its search path would not reach it."""
     db = con.execute("select current_database()").fetchone()[0]
     macros = con.execute(
         "select function_name from duckdb_functions() where database_name = $db "
         "and not internal and function_type like '%macro%'",
         {"db": db},
     ).fetchall()
-    if macros:  # the scope's search path does not reach them: declare them here first
-        raise RuntimeError(f"a scoped engine cannot use the macro {macros[0][0]!r} of {db}.main")
+    if macros:
+        raise RuntimeError(
+            f"a scoped engine cannot use the macro {macros[0][0]!r} of {db}.main: "
+            "give the scopes their own copy first (pipelines/access/scope.py)"
+        )
     rows = con.execute(
         "select table_name, list(column_name) from information_schema.columns "
         "where table_catalog = $db and table_schema = 'main' group by table_name",
         {"db": db},
     ).fetchall()
-    relations = {name: cols for name, cols in rows if name != PLANTS}
+    return db, {name: cols for name, cols in rows if name != PLANTS}
+
+
+def build(con: duckdb.DuckDBPyConnection, schema: str, plants: frozenset[str]) -> None:
+    """(Re)build a scope's schema over the database of `con` (a cursor of the base connection;
+    the catalog attached), in one transaction: readers see the old views or the new."""
+    db, relations = main_relations(con)
     target = f"{quote(CATALOG)}.{quote(schema)}"
     con.execute("begin")
     try:
