@@ -260,6 +260,6 @@ class ScopedEngine(Engine):
         if why is None or PLANT not in dims or why != super().scope_reason(facts, [PLANT]):
             return why
         if not self.plants:
-            return f"{why} (you see no plant)"
+            return f"{why}, and you see no plant"
         names = ", ".join(sorted(self.plants))
-        return f"{why} (you see only the plant{'s' if len(self.plants) > 1 else ''} {names})"
+        return f"{why}, and you see only the plant{'s' if len(self.plants) > 1 else ''} {names}"

@@ -108,7 +108,7 @@ def test_the_rows_behind_a_number_are_all_the_plant_s(engine):
 def test_survey_kpis_are_not_split_by_plant_for_a_scope(engine):
     rows = engine.scoped(P).kpis(KpiQuery(kpis=("csat", "nps"))).set_index("metric")
     assert rows["value"].isna().all()
-    reason = "not split by plant: survey responses have no plant (you see only the plant P)"
+    reason = "not split by plant: survey responses have no plant, and you see only the plant P"
     assert list(rows["reason"]) == [reason, reason]
     assert rows["available"].all()  # n/a for the scope, not for missing columns
     dist = views.score_distribution(engine.scoped(P), KpiQuery())
@@ -135,6 +135,23 @@ def test_a_scope_is_one_object_with_a_version_of_its_own(engine):
     assert engine.scoped(P).scoped(Q).plants == frozenset()  # never wider than its scope
     assert engine.scoped(P).memo("k", lambda: "P") == "P"
     assert engine.memo("k", lambda: "all") == "all"  # each engine its own memo
+
+
+def test_the_scope_s_schema_is_built_once_per_version(engine):
+    scoped = engine.scoped(P)
+
+    def views_built() -> list[tuple]:
+        cur = scoped.cursor()
+        sql = "select view_name, view_oid from duckdb_views() where database_name = 'andon_scopes'"
+        found = cur.execute(sql + " order by all").fetchall()
+        cur.close()
+        return found
+
+    first = views_built()
+    assert "fct_production_daily" in {name for name, _ in first}
+    scoped.kpis(KpiQuery())
+    views.rows_behind(scoped, KpiQuery(), "oee")
+    assert views_built() == first  # the same views: not made again per query
 
 
 @pytest.mark.parametrize("mode", ["persisted", "temporary"])
