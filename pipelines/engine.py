@@ -157,6 +157,8 @@ class Engine:
         engine. The same object comes back for the same plants (its caches are its own)."""
         if plants is None:
             return self
+        if isinstance(plants, str):
+            raise TypeError(f"plants is a set of names, not the string {plants!r}")
         from pipelines.access.scope import ScopedEngine  # it is an Engine: imported late
 
         plants = frozenset(plants)

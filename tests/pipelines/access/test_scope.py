@@ -133,6 +133,8 @@ def test_a_scope_is_one_object_with_a_version_of_its_own(engine):
     assert len(versions) == 3
     assert engine.scoped(P).version[: len(engine.version)] == engine.version
     assert engine.scoped(P).scoped(Q).plants == frozenset()  # never wider than its scope
+    with pytest.raises(TypeError):
+        engine.scoped("P")  # not the plants "P" … by accident
     assert engine.scoped(P).memo("k", lambda: "P") == "P"
     assert engine.memo("k", lambda: "all") == "all"  # each engine its own memo
 
