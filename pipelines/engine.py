@@ -113,6 +113,9 @@ class Engine:
         # how the last refresh went: 'full' | 'incremental' | 'unchanged' | 'temporary'
         self.last_refresh: str | None = None
         self._memo: dict[str, tuple] = {}
+        # the engines of some plants' people (Engine.scoped), one per plant set
+        self._scopes: dict[frozenset[str], Engine] = {}
+        self._scopes_lock = threading.Lock()
         # the shift calendar runs and stops are placed with (the folder's own shifts.toml, else
         # the repository's), and why the folder's own is not applied
         self.calendar: Calendar
@@ -140,13 +143,29 @@ class Engine:
 
     def memo(self, key: str, compute):
         """`compute()`, computed once per version of the data (e.g. the filters' values)."""
-        version = self._version
+        version = self.version
         hit = self._memo.get(key)
         if hit is not None and hit[0] == version:
             return hit[1]
         value = compute()
         self._memo[key] = (version, value)
         return value
+
+    def scoped(self, plants: frozenset[str] | None) -> Engine:
+        """This engine as people who see only `plants` see it: every KPI, view, row and date
+        of the data from those plants' rows alone (pipelines/access/scope.py); None: this
+        engine. The same object comes back for the same plants (its caches are its own)."""
+        if plants is None:
+            return self
+        if isinstance(plants, str):
+            raise TypeError(f"plants is a set of names, not the string {plants!r}")
+        from pipelines.access.scope import ScopedEngine  # it is an Engine: imported late
+
+        plants = frozenset(plants)
+        with self._scopes_lock:
+            if plants not in self._scopes:
+                self._scopes[plants] = ScopedEngine(self, plants)
+            return self._scopes[plants]
 
     def _own_marts_file(self) -> MartsFile | None:
         """The dataset's persisted marts, when this engine reads the shared batches alone and no
@@ -206,7 +225,10 @@ class Engine:
         self.info = self._data_info(self._con)
 
     def close(self) -> None:
-        """Close the database and give the persisted marts back (another engine may take them)."""
+        """Close the database and give the persisted marts back (another engine may take them);
+        its scoped engines can no longer answer."""
+        with self._scopes_lock:
+            self._scopes.clear()
         with self._lock:
             if self._con is not None:
                 self._con.close()
@@ -461,7 +483,7 @@ class Engine:
             if rk is None:
                 missing = self.missing_columns(k)
                 na_rows.append((k, k.unit, "needs " + ", ".join(missing), missing))
-            elif why := scope_reason(rk.facts, scope_dims):
+            elif why := self.scope_reason(rk.facts, scope_dims):
                 na_rows.append((k, rk.unit, why, []))
             else:
                 computable.append(rk)
@@ -469,6 +491,11 @@ class Engine:
         if na_rows:
             frames.append(self._not_available(na_rows, len(windows)))
         return self._finish(frames, wanted, q, with_previous)
+
+    def scope_reason(self, facts: set[str] | list[str], dims: set[str] | list[str]) -> str | None:
+        """Why numbers over these facts cannot be narrowed to these dimensions (None: they can);
+        pipelines.semantic.scope_reason, which a scoped engine adds to."""
+        return scope_reason(facts, dims)
 
     def _check(self, q: KpiQuery) -> None:
         if q.grain is not None and q.grain not in GRAINS:

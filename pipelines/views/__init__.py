@@ -24,7 +24,7 @@ import pandas as pd
 
 from pipelines.contract import Kpi, Part, load
 from pipelines.metrics import as_float
-from pipelines.semantic import expand, scope_reason, template_facts
+from pipelines.semantic import expand, template_facts
 from pipelines.staging import quote
 from pipelines.staging.sources import InputError, sql_literal
 from pipelines.views.exceptions import Attention, exceptions
@@ -108,11 +108,13 @@ def _run(engine: Engine, name: str, q: KpiQuery, **extra) -> pd.DataFrame:
 
 def _run_sql(engine: Engine, sql: str, q: KpiQuery, **extra) -> pd.DataFrame:
     """Run a view's templated SQL for a scope. When a filter cannot narrow one of its facts, the
-    result is empty (same columns) with the reason in attrs["reason"]."""
+    result is empty (same columns) with the reason in attrs["reason"]. The scope is the engine's
+    (a scoped engine adds the plants it shows)."""
     _check_dims(q)
+    q = engine.resolve_query(q)
     facts = template_facts(sql)
     filters = q.filter_dict
-    why = scope_reason(facts, q.scope_dims - set(q.by))
+    why = engine.scope_reason(facts, q.scope_dims - set(q.by))
     if why:
         reg = load()
         filters = {d: v for d, v in filters.items() if all(reg.facts[f].reaches(d) for f in facts)}
@@ -156,8 +158,10 @@ def _kpis(engine: Engine, q: KpiQuery, kpis, by=(), grain=None, **kw) -> pd.Data
     return df
 
 
-def _scope(q: KpiQuery, dim: str) -> tuple[str, ...]:
-    return tuple(q.filter_dict.get(dim, ()))
+def _scope(engine: Engine, q: KpiQuery, dim: str) -> tuple[str, ...]:
+    """The values a scope narrows a dimension to, as the engine reads it (a scoped engine's
+    plants when the query names none): the plant and line whose targets apply."""
+    return tuple(engine.resolve_query(q).filter_dict.get(dim, ()))
 
 
 # ---------------------------------------------------------------------------------- scope
@@ -218,7 +222,7 @@ def kpi_summary(
     current = {r["metric"]: r for r in both[both["window"] == "current"].to_dict("records")}
     previous = {r["metric"]: r for r in both[both["window"] == "previous"].to_dict("records")}
     sparks = _sparks(_kpis(engine, q, ids, grain=q.grain or "day"))
-    plants, lines = _scope(q, "plant"), _scope(q, "line")
+    plants, lines = _scope(engine, q, "plant"), _scope(engine, q, "line")
     rows = []
     for k in kpis:
         resolved = targets.resolve(k, plants, lines)
@@ -326,7 +330,7 @@ def kpi_trend(
     reg = load()
     targets = targets or Targets()
     df = _kpis(engine, q, kpis, grain=q.grain or "day")
-    plants, lines = _scope(q, "plant"), _scope(q, "line")
+    plants, lines = _scope(engine, q, "plant"), _scope(engine, q, "line")
     tmap = {k: targets.resolve(reg.kpis[k], plants, lines).value for k in kpis}
     df["target"] = df["metric"].map(tmap)
     reasons = _trend_reasons(df, kpis)
@@ -443,11 +447,12 @@ def by_dimension(
     reg = load()
     targets = targets or Targets()
     df = _grouped(_kpis(engine, q, kpis, by=[dim]), [dim])
+    scope_plants, scope_lines = _scope(engine, q, "plant"), _scope(engine, q, "line")
     tg, st_ = [], []
     for row in df.itertuples(index=False):
         k = reg.kpis[row.metric]
-        plants = (getattr(row, dim),) if dim == "plant" else _scope(q, "plant")
-        lines = (getattr(row, dim),) if dim == "line" else _scope(q, "line")
+        plants = (getattr(row, dim),) if dim == "plant" else scope_plants
+        lines = (getattr(row, dim),) if dim == "line" else scope_lines
         r = targets.resolve(k, plants, lines)
         tg.append(r.value)
         st_.append(judged(as_float(row.value), row.flags, r.value, k.direction, r.at_risk_band))
@@ -468,10 +473,11 @@ def trend_by(
     df = _grouped(_kpis(engine, q, kpis, by=[dim], grain=q.grain or "day"), [dim])
     attrs = df.attrs
     pairs = df[["metric", dim]].drop_duplicates().itertuples(index=False, name=None)
+    scope_plants, scope_lines = _scope(engine, q, "plant"), _scope(engine, q, "line")
     tmap = {}
     for metric, group in pairs:
-        plants = (group,) if dim == "plant" else _scope(q, "plant")
-        lines = (group,) if dim == "line" else _scope(q, "line")
+        plants = (group,) if dim == "plant" else scope_plants
+        lines = (group,) if dim == "line" else scope_lines
         tmap[(metric, group)] = targets.resolve(reg.kpis[metric], plants, lines).value
     df["target"] = [tmap[(m, g)] for m, g in zip(df["metric"], df[dim], strict=True)]
     cols = [dim, "metric", "label", "period", "value", "unit", "target", "flags"]
@@ -658,6 +664,7 @@ def rows_behind(engine: Engine, q: KpiQuery, metric: str, limit: int = 5000) -> 
     reg = load()
     if metric not in reg.kpis:
         raise InputError(f"unknown metric {metric!r}")
+    q = engine.resolve_query(q)
     k: Kpi = reg.kpis[metric]
     df = _kpis(engine, q, [metric])
     row = df.iloc[0].to_dict() if len(df) else {}
@@ -668,7 +675,7 @@ def rows_behind(engine: Engine, q: KpiQuery, metric: str, limit: int = 5000) -> 
         if part is not None:
             sides.setdefault((part.fact, part.date), {})[name] = part
     sets = []
-    in_scope = not scope_reason({f for f, _ in sides}, q.scope_dims - set(q.by))
+    in_scope = not engine.scope_reason({f for f, _ in sides}, q.scope_dims - set(q.by))
     for (fact, _date), parts in sides.items() if in_scope else ():
         frame = _run_sql(engine, _rows_sql(k, parts), q, limit=int(limit))
         count = int(frame["_rows_in_scope"].iloc[0]) if len(frame) else 0
