@@ -193,8 +193,12 @@ def roll_back(store: Store, batch_id: str, actor: Actor | None) -> Batch:
 
 
 def _created(store: Store, actor: Actor) -> None:
+    """Make a new dataset the actor's (recorded); else check again that they may publish into
+    it, as another process may have made it since the first check (an owner never changes)."""
     if _claim(store, actor):
         _record(store, actor, "dataset_created", {"owner": actor.id}, "the dataset was made")
+    else:
+        _check_publish(actor, store)
 
 
 def _batch_detail(store: Store, r: IngestResult) -> dict:
