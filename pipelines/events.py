@@ -1,4 +1,5 @@
-"""Append-only logs of immutable events in the store: one JSON file per event, never rewritten.
+"""Files a reader sees whole or not at all: append-only logs of immutable events (one JSON file
+per event, never rewritten) and files replaced in one rename.
 
     <folder>/<UTC time>Z-<random>.json
 
@@ -71,6 +72,22 @@ def append(folder: Path, event: dict, now: datetime | None = None) -> tuple[str,
         tmp.unlink(missing_ok=True)
         raise
     return name, at
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Replace (or make) `target` with `data`: a hidden temporary file beside it, fsync, rename.
+    An OSError leaves the old file as it was and no temporary file."""
+    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        with open(tmp, "xb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        fsync_dir(target.parent)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def fsync_dir(folder: Path) -> None:

@@ -264,17 +264,10 @@ def _edit(store, actor, action: str, path, target: Path, install: Callable[[Path
 
 
 def replace_file(src: Path, target: Path) -> None:
-    """Copy src over target atomically: a hidden temporary file beside it, fsync, rename."""
-    tmp = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.tmp"
+    """Copy src over target atomically (events.write_atomically); InputError on failure."""
     try:
-        with open(src, "rb") as f, open(tmp, "xb") as out:
-            shutil.copyfileobj(f, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-        events.fsync_dir(target.parent)
+        events.write_atomically(target, src.read_bytes())
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise InputError(
             f"{target.name} was not replaced ({e.strerror or e}); nothing changed"
         ) from None
