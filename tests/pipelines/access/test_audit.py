@@ -62,7 +62,8 @@ def test_an_edit_says_which_file_replaced_which_by_their_sha256(tmp_path):
     e = record(
         tmp_path, MARIA, "shifts", "a", {"file": "s.toml", "old_sha256": old, "new_sha256": new}
     )
-    assert e.what == "replaced the shift calendar with s.toml (sha256 0123456789ab → fedcba987654)"
+    shown = "replaced the shift calendar with s.toml (sha256 0123456789ab → fedcba987654)"
+    assert e.what == shown  # the first 12 hexadecimal digits of each
     first = record(tmp_path, MARIA, "targets", "a", {"file": "t.csv", "old_sha256": None})
     assert first.what == "replaced the targets with t.csv (sha256 none → none)"
 
