@@ -3,17 +3,16 @@ kept per dataset as an append-only log of immutable events in the store.
 
     <dataset>/actions/<UTC time>Z-<random>.json   one event each: created | closed | reopened
 
-An event is written to a hidden temporary file, flushed to disk (fsync) and renamed into place:
-a rename is atomic, so a reader sees the whole event or none of it, and two writers never share a
-file (each name has its own random part), so two sessions adding at once lose nothing, without a
-lock. Nothing is rewritten or removed; an action's state is a fold over its events. The log sits
-beside the batches, not in `.marts/` (which is rebuilt), so it survives rebuilds and restarts.
+Each event says who wrote it (`by`: the actor's id; none in events written before authors
+were recorded). The files are written as pipelines/events.py writes every event log (a hidden
+temporary file, fsync, rename: two sessions adding at once lose nothing, without a lock). Nothing
+is rewritten or removed; an action's state is a fold over its events. The log sits beside the
+batches, not in `.marts/` (which is rebuilt), so it survives rebuilds and restarts. Who may write
+a note is pipelines/access/guard.py's question (it also records the note in the audit trail).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -23,6 +22,7 @@ from datetime import UTC, date, datetime
 import duckdb
 import pandas as pd
 
+from pipelines import events
 from pipelines.contract import load
 from pipelines.engine import KpiQuery
 from pipelines.metrics import GRAINS, period_expr
@@ -35,8 +35,8 @@ EVENTS = (CREATED, CLOSED, REOPENED)
 OPEN = "open"
 MAX_TEXT = 2000  # characters of a note
 MAX_OWNER = 100
-_EVENT_FILE = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{12}\.json")
 _ACTION_ID = re.compile(r"[0-9a-f]{10}")
+_iso, _time = events.iso, events.parse_time
 
 Scope = tuple[tuple[str, tuple[str, ...]], ...]  # the shape of KpiQuery.filters
 
@@ -55,6 +55,8 @@ class Action:
     created_at: datetime  # UTC
     closed_at: datetime | None = None  # UTC; None while open
     history: tuple[tuple[str, datetime], ...] = ()  # (event, when), in order
+    by: str | None = None  # who wrote it (an actor's id); None in notes older than authors
+    closed_by: str | None = None  # who closed it; None while open
 
     @property
     def is_open(self) -> bool:
@@ -84,6 +86,8 @@ class Action:
             "status": self.status(today),
             "created_at": _iso(self.created_at),
             "closed_at": _iso(self.closed_at) if self.closed_at else None,
+            "by": self.by,
+            "closed_by": self.closed_by,
         }
 
 
@@ -155,24 +159,13 @@ class ActionLog:
 
     def version(self) -> tuple[str, ...]:
         """The event files' names, oldest first: changes whenever an event is added; cheap."""
-        try:
-            names = os.listdir(self.folder)
-        except FileNotFoundError:
-            return ()
-        return tuple(sorted(n for n in names if _EVENT_FILE.fullmatch(n)))
+        return events.names(self.folder)
 
     def read(self) -> Log:
         """Every action's current state, and the event files that could not be read."""
-        events, problems = [], []
-        for name in self.version():
-            try:
-                event = json.loads((self.folder / name).read_text(encoding="utf-8"))
-            except (OSError, ValueError) as e:
-                problems.append(f"{name}: cannot be read ({type(e).__name__})")
-                continue
-            events.append((name, event))
-        log = fold(events)
-        log.problems[:0] = problems
+        read = events.read(self.folder)
+        log = fold(read.events)
+        log.problems[:0] = read.problems
         return log
 
     def add(
@@ -184,8 +177,10 @@ class ActionLog:
         due: date | None = None,
         scope: Mapping[str, Iterable[str]] | None = None,
         now: datetime | None = None,
+        by: str | None = None,
     ) -> Action:
-        """Record a new note (open); an InputError says what is wrong and nothing is written."""
+        """Record a new note (open) written by `by` (an actor's id); an InputError says what is
+        wrong and nothing is written."""
         kpi, day, text, owner, due = check_note(kpi, day, text, owner, due)
         checked = check_scope(scope)
         taken = {a.id for a in self.read().actions}
@@ -201,68 +196,52 @@ class ActionLog:
             "text": text,
             "owner": owner,
             "due": due.isoformat() if due else None,
-        }
+        } | _author(by)
         at = self._append(event, now)
-        return Action(action_id, kpi, checked, day, text, owner, due, at, None, ((CREATED, at),))
+        history = ((CREATED, at),)
+        return Action(action_id, kpi, checked, day, text, owner, due, at, None, history, by)
 
-    def close(self, action_id: str, now: datetime | None = None) -> Action:
-        """Close an open action, recording when (UTC)."""
-        action = self._get(action_id)
+    def close(self, action_id: str, now: datetime | None = None, by: str | None = None) -> Action:
+        """Close an open action, recording when (UTC) and who (`by`)."""
+        action = self.get(action_id)
         if not action.is_open:
             raise InputError(f"action {action_id} is already closed (at {_iso(action.closed_at)})")
-        at = self._append({"event": CLOSED, "id": action_id}, now)
-        return replace(action, closed_at=at, history=(*action.history, (CLOSED, at)))
+        at = self._append({"event": CLOSED, "id": action_id} | _author(by), now)
+        history = (*action.history, (CLOSED, at))
+        return replace(action, closed_at=at, closed_by=by, history=history)
 
-    def reopen(self, action_id: str, now: datetime | None = None) -> Action:
+    def reopen(self, action_id: str, now: datetime | None = None, by: str | None = None) -> Action:
         """Open a closed action again (its close stays in the history)."""
-        action = self._get(action_id)
+        action = self.get(action_id)
         if action.is_open:
             raise InputError(f"action {action_id} is open")
-        at = self._append({"event": REOPENED, "id": action_id}, now)
-        return replace(action, closed_at=None, history=(*action.history, (REOPENED, at)))
+        at = self._append({"event": REOPENED, "id": action_id} | _author(by), now)
+        history = (*action.history, (REOPENED, at))
+        return replace(action, closed_at=None, closed_by=None, history=history)
 
-    def _get(self, action_id: str) -> Action:
+    def get(self, action_id: str) -> Action:
+        """One action's current state; InputError when the log has no such action."""
         found = self.read().get(action_id) if _ACTION_ID.fullmatch(action_id or "") else None
         if found is None:
             raise InputError(f"no action {action_id!r} in dataset {self.store.dataset!r}")
         return found
 
     def _append(self, event: dict, now: datetime | None) -> datetime:
-        """Write one event: a hidden temporary file, flushed, then renamed into place (atomic).
-        A failure leaves nothing behind and is one line."""
+        """Write one event (pipelines/events.py: atomic). A failure leaves nothing behind and is
+        one line."""
         if not self.store.root.is_dir():
             raise InputError(f"no dataset {self.store.dataset!r} in {self.store.base}")
-        at = (now or datetime.now(UTC)).astimezone(UTC)
-        event = {**event, "at": _iso(at), "v": 1}
-        name = f"{at:%Y%m%dT%H%M%S%f}Z-{uuid.uuid4().hex[:12]}.json"
-        tmp = self.folder / f".{name}.tmp"
         try:
-            self.folder.mkdir(exist_ok=True)
-            with open(tmp, "xb") as f:
-                f.write(json.dumps(event, ensure_ascii=False, sort_keys=True).encode())
-                f.flush()
-                os.fsync(f.fileno())
-            os.rename(tmp, self.folder / name)
-            _fsync_dir(self.folder)
+            return events.append(self.folder, event, now)[1]
         except OSError as e:
-            tmp.unlink(missing_ok=True)
             raise InputError(
                 f"the note was not saved ({e.strerror or e}); nothing changed"
             ) from None
-        return at
 
 
-def _fsync_dir(folder) -> None:
-    """Make a rename in `folder` durable (the directory entry reaches the disk)."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat(timespec="microseconds")
+def _author(by: str | None) -> dict:
+    """The event's `by` key (left out when nobody is named, as in events before authors)."""
+    return {"by": by} if by else {}
 
 
 # ---------------------------------------------------------------------------------- fold
@@ -301,7 +280,9 @@ def _take_created(found: dict[str, Action], name: str, e: dict, problems: list[s
         at = _time(e["at"])
         if not isinstance(e["id"], str) or not _ACTION_ID.fullmatch(e["id"]):
             raise ValueError(f"not an action id: {e['id']!r}")
-        action = Action(e["id"], kpi, check_scope(e.get("scope")), day, text, owner, due, at)
+        action = Action(
+            e["id"], kpi, check_scope(e.get("scope")), day, text, owner, due, at, by=_by(e)
+        )
     except (KeyError, TypeError, ValueError, InputError) as err:
         problems.append(f"{name}: a note that cannot be read ({err})")
         return
@@ -323,17 +304,16 @@ def _apply(found: dict[str, Action], name: str, e: dict, problems: list[str]) ->
         return
     history = (*action.history, (e["event"], at))
     if e["event"] == CLOSED and action.is_open:
-        action = replace(action, closed_at=at)
+        action = replace(action, closed_at=at, closed_by=_by(e))
     elif e["event"] == REOPENED and not action.is_open:
-        action = replace(action, closed_at=None)
+        action = replace(action, closed_at=None, closed_by=None)
     found[action.id] = replace(action, history=history)
 
 
-def _time(text: str) -> datetime:
-    t = datetime.fromisoformat(text)
-    if t.tzinfo is None:
-        raise ValueError(f"a time without a zone: {text}")
-    return t.astimezone(UTC)
+def _by(e: dict) -> str | None:
+    """An event's author: a non-empty text, else None (events before authors have none)."""
+    by = e.get("by")
+    return by if isinstance(by, str) and by.strip() else None
 
 
 # ---------------------------------------------------------------------------------- on a trend

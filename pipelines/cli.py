@@ -1,4 +1,7 @@
-"""The command line: `python -m pipelines ingest|propose|kpis|explain|spc|batches|delete|datasets|targets|alerts|actions|report`."""
+"""The command line: `python -m pipelines ingest|propose|kpis|explain|spc|batches|delete|datasets|
+targets|shifts|alerts|actions|report|access|audit`. It acts as an admin on the local store (it can
+read and write the files anyway): every change goes through pipelines/access/guard.py as
+`cli_actor()`, so the audit trail records it (via "cli")."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from pipelines.access import Refused, cli_actor, guard
 from pipelines.contract import load
 from pipelines.metrics import GRAINS
 from pipelines.staging.sources import InputError
@@ -151,6 +155,9 @@ def build_parser() -> Parser:
     _alerts_parser(sub)
     _actions_parser(sub)
     _report_parser(sub)
+    _shifts_parser(sub)
+    _access_parser(sub)
+    _audit_parser(sub)
     return p
 
 
@@ -233,10 +240,11 @@ def cmd_ingest(args) -> int:
         return _ingest_with_mapping(args)
     store = Store(args.store, args.dataset)
     files = _csv_files(args.paths)
+    actor = cli_actor()
     failed, results = 0, []
     for f in files:
         try:
-            r = store.ingest(f)
+            [r] = guard.ingest(store, lambda s, f=f: [s.ingest(f)], actor)
         except InputError as e:
             print(f"error: {printable(e)}", file=sys.stderr)
             failed += 1
@@ -254,14 +262,16 @@ def _ingest_with_mapping(args) -> int:
     preset = None if args.auto else load_mapping_file(args.mapping)  # a bad one stops here
     store = Store(args.store, args.dataset)
     presets = presets_dir(store.base) if args.auto else None
+    actor = cli_actor()
     failed, ingested = 0, []
     for f in args.paths:
         if not f.is_file():
             print(f"error: {f}: no such file (give files, not folders)", file=sys.stderr)
             failed += 1
             continue
+        notes: list[str] = []
         try:
-            results, notes = _ingest_export(store, f, preset, presets)
+            results = guard.ingest(store, _export_writer(f, preset, presets, notes), actor)
         except InputError as e:
             print(f"error: {printable(e)}", file=sys.stderr)
             failed += 1
@@ -283,6 +293,17 @@ def _alerts_after_ingest(store: Store, results) -> None:
 
         for line in after_ingest(store):
             print(printable(line))
+
+
+def _export_writer(f: Path, preset, presets, notes: list[str]):
+    """The write guard.ingest runs: the export ingested (below), its notes added to `notes`."""
+
+    def write(store: Store) -> list:
+        results, found = _ingest_export(store, f, preset, presets)
+        notes.extend(found)
+        return results
+
+    return write
 
 
 def _ingest_export(store: Store, f: Path, preset, presets) -> tuple[list, list[str]]:
@@ -632,14 +653,14 @@ def cmd_batches(args) -> int:
 
 
 def cmd_delete(args) -> int:
-    _dataset(args).delete(args.batch_id)
+    guard.roll_back(_dataset(args), args.batch_id, cli_actor())
     print(f"deleted batch {args.batch_id}")
     return 0
 
 
 def cmd_targets(args) -> int:
     store = _dataset(args)
-    path = store.set_targets(args.path)
+    path = guard.set_targets(store, args.path, cli_actor())
     print(f"targets of dataset {store.dataset}: {path}")
     return 0
 
@@ -769,12 +790,12 @@ def cmd_actions(args) -> int:
     store = _dataset(args)
     log = ActionLog(store)
     if args.verb == "add":
-        action = log.add(
-            args.metric, args.day, args.text, args.owner, args.due, _action_scope(store, args.where)
-        )
-        done = [action]
+        scope = _action_scope(store, args.where)
+        note = {"owner": args.owner, "due": args.due, "scope": scope}
+        done = [guard.add_note(store, args.metric, args.day, args.text, cli_actor(), **note)]
     elif args.verb in ("close", "reopen"):
-        done = [getattr(log, args.verb)(args.action_id)]
+        verb = {"close": guard.close_note, "reopen": guard.reopen_note}[args.verb]
+        done = [verb(store, args.action_id, cli_actor())]
     else:
         read = log.read()
         for problem in read.problems:
@@ -812,9 +833,12 @@ def _print_action(a, verb: str = "") -> None:
     kpis = load().kpis
     label = kpis[a.kpi].label if a.kpi in kpis else a.kpi
     scope = "; ".join(f"{d} = {' | '.join(map(printable, v))}" for d, v in a.scope) or "all data"
-    parts = [f"owner {printable(a.owner)}" if a.owner else "no owner"]
+    parts = [f"by {printable(a.by)}"] if a.by else []
+    parts += [f"owner {printable(a.owner)}" if a.owner else "no owner"]
     parts += [f"due {a.due}"] if a.due else []
-    parts += [f"closed {a.closed_at:%Y-%m-%d %H:%M:%S} UTC"] if a.closed_at else []
+    if a.closed_at:
+        by = f" by {printable(a.closed_by)}" if a.closed_by else ""
+        parts += [f"closed {a.closed_at:%Y-%m-%d %H:%M:%S} UTC{by}"]
     print(f"{verb}{a.id}  {a.status():<8} {a.day}  {label} ({scope})  {', '.join(parts)}")
     print(f"    {printable(a.text)}")
 
@@ -872,6 +896,150 @@ def cmd_report(args) -> int:
     return run_report(args, _dataset, printable)
 
 
+# ---------------------------------------------------------------------------------- shifts
+
+
+def _shifts_parser(sub) -> None:
+    s = sub.add_parser("shifts", help="a dataset's shift calendar: show it, or --set a shifts.toml")
+    s.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
+    _dataset_arg(s)
+    s.add_argument(
+        "--set", type=Path, metavar="SHIFTS.toml", help="check a calendar, make it the dataset's"
+    )
+
+
+def cmd_shifts(args) -> int:
+    """Show the dataset's shift calendar, or check a shifts.toml and make it the dataset's."""
+    from pipelines.shifts import DAY_NAMES, FILE_NAME, calendar_for
+
+    store = _dataset(args)
+    if args.set is not None:
+        path = guard.set_shifts(store, args.set, cli_actor())
+        print(f"shifts of dataset {store.dataset}: {path}")
+        return 0
+    cal, problem = calendar_for(store.root)
+    if problem:  # the dataset's own file is bad: the numbers would use another calendar
+        raise InputError(problem)
+    own = (store.root / FILE_NAME).is_file()
+    whose = f"its own {FILE_NAME}" if own else "the repository's pipelines/contract/shifts.toml"
+    print(f"shifts of dataset {store.dataset} ({whose}):")
+    for sh in cal.shifts:
+        days = " ".join(DAY_NAMES[d - 1] for d in sh.days)
+        print(f"  {printable(sh.name):<12} {sh.clock()}  {days}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------- access
+
+
+def _access_parser(sub) -> None:
+    a = sub.add_parser("access", help="who may see and do what (access.toml)")
+    verbs = a.add_subparsers(dest="verb", required=True, parser_class=Parser, metavar="{who}")
+    w = verbs.add_parser(
+        "who", help="the role and plants a person gets, and the grants naming them"
+    )
+    w.add_argument("email", metavar="EMAIL", help="their e-mail address (or the login's subject)")
+    w.add_argument(
+        "--group", action="append", default=[], metavar="G", help="a group they are in (repeat)"
+    )
+    w.add_argument("--access", type=Path, metavar="FILE", help="default: $ANDON_ACCESS, else "
+                   "<store>/access.toml")  # fmt: skip
+    w.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
+    w.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def cmd_access(args) -> int:
+    """`access who`: what access.toml gives a person (their e-mail taken as verified)."""
+    from pipelines.access import Identity, access_path, load_access, roles
+
+    config = load_access(args.access or access_path(args.store))
+    email = args.email.strip()
+    ident = Identity(subject=email, email=email.lower(), groups=frozenset(args.group))
+    actor = config.resolve_identity(ident)
+    out = {
+        "who": email,
+        "role": actor.role if actor else None,
+        "plants": None if actor is None or actor.plants is None else sorted(actor.plants),
+        "grants": [_grant_json(g, ident) for g in config.matching(ident)],
+        "file": str(config.path),
+    }
+    if args.format == "json":
+        json.dump(out, sys.stdout, indent=1, ensure_ascii=False)
+        print()
+        return 0
+    if actor is None:
+        print(f"{printable(email)}: no grant names them (they can log in but see nothing)")
+        return 0
+    role = roles()[actor.role]
+    print(f"{printable(email)}: {role.label} — {role.help}")
+    print(f"  plants: {_plants_text(out['plants'])}")
+    print(f"  grants of {printable(config.path)} naming them:")
+    for g in out["grants"]:
+        why = "; ".join(map(printable, g["names"]))
+        print(f"    {g['grant']}: {g['role']}, {_plants_text(g['plants'])} ({why})")
+    return 0
+
+
+def _plants_text(plants: list[str] | None) -> str:
+    return "every plant" if plants is None else ", ".join(map(printable, plants))
+
+
+def _grant_json(g, ident) -> dict:
+    """A grant that names the person: its number, role, plants and what in it names them."""
+    names = [f"user {ident.email}"] if {ident.email, ident.subject.lower()} & g.users else []
+    domain = ident.email.rsplit("@", 1)[-1]
+    names += [f"domain {domain}"] if domain in g.domains else []
+    names += [f"group {grp}" for grp in sorted(g.groups & ident.groups)]
+    plants = None if g.plants is None else sorted(g.plants)
+    return {"grant": g.number, "role": g.role, "plants": plants, "names": names}
+
+
+# ---------------------------------------------------------------------------------- audit
+
+
+def _audit_parser(sub) -> None:
+    a = sub.add_parser("audit", help="the audit trail: who changed what, when (CSV: the export)")
+    a.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
+    a.add_argument("--dataset", metavar="NAME", help="only this dataset's events")
+    a.add_argument("--since", type=_date, metavar="YYYY-MM-DD", help="from this day (UTC) on")
+    a.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    a.add_argument("--out", type=Path, metavar="FILE", help="write it to FILE (replaced whole)")
+
+
+def cmd_audit(args) -> int:
+    """The store's audit trail, oldest first, as a table, JSON or CSV (formula-safe)."""
+    from pipelines.access import audit
+    from pipelines.events import write_atomically
+
+    trail = guard.read_audit(args.store, cli_actor(), args.since, args.dataset)
+    for problem in trail.problems:
+        print(f"note: {printable(problem)}", file=sys.stderr)
+    if args.format == "csv":
+        data = audit.to_csv(trail.events)
+    elif args.format == "json":
+        text = json.dumps([e.to_json() for e in trail.events], indent=1, ensure_ascii=False)
+        data = (text + "\n").encode()
+    else:
+        data = "".join(f"{_audit_line(e)}\n" for e in trail.events) or "no audit events\n"
+        data = data.encode()
+    if args.out is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        return 0
+    try:
+        write_atomically(args.out, data)
+    except OSError as e:
+        raise InputError(f"{args.out}: not written ({e.strerror or e})") from None
+    print(f"{len(trail.events)} audit event(s) written to {printable(args.out)}")
+    return 0
+
+
+def _audit_line(e) -> str:
+    a = e.actor
+    who = f"{printable(a.shown)} ({a.role}, {a.via})"
+    return f"{e.at:%Y-%m-%d %H:%M:%S} UTC  {who}  {e.dataset or '—'}  {printable(e.what)}"
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -888,11 +1056,14 @@ def main(argv: list[str] | None = None) -> int:
             "alerts": cmd_alerts,
             "actions": cmd_actions,
             "report": cmd_report,
+            "shifts": cmd_shifts,
+            "access": cmd_access,
+            "audit": cmd_audit,
         }[args.command](args)
     except UsageError as e:
         print(f"error: {printable(e)}", file=sys.stderr)
         return 2
-    except InputError as e:
+    except (InputError, Refused) as e:
         print(f"error: {printable(e)}", file=sys.stderr)
         return 2
     except BrokenPipeError:

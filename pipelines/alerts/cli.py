@@ -1,5 +1,6 @@
 """`python -m pipelines alerts`: evaluate every dataset's rules once, or again and again (--watch),
-and print what fired and what was delivered; --check and --set take a rules file.
+and print what fired and what was delivered; --check and --set take a rules file (--set as the
+command line's admin, recorded in the audit trail).
 `python -m pipelines report ID`: a scheduled report made now, written to a file or e-mailed."""
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipelines import snapshot
-from pipelines.access import ALERTS, tickets
+from pipelines.access import ALERTS, cli_actor, guard, tickets
 from pipelines.alerts import files
 from pipelines.alerts.deliver import send_outbox_email
 from pipelines.alerts.evaluate import Report, delivery_record, evaluate
-from pipelines.alerts.files import datasets_with_rules, set_rules
+from pipelines.alerts.files import datasets_with_rules
 from pipelines.alerts.link import base_url
 from pipelines.alerts.reports import outbox_item, report_record
 from pipelines.alerts.rules import load_config
@@ -36,7 +37,8 @@ def run_alerts(args, pick_dataset, printable) -> int:
         return 0
     if args.set is not None:
         store = pick_dataset(args)
-        print(f"alert rules of dataset {store.dataset}: {set_rules(store, args.set)}")
+        path = guard.set_alert_rules(store, args.set, cli_actor())  # recorded in the audit trail
+        print(f"alert rules of dataset {store.dataset}: {path}")
         return 0
     root = Path(args.store)
     if not root.is_dir():

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from pipelines.access import cli_actor
 from pipelines.actions import ActionLog
 from pipelines.store import Store
 from tests.conftest import cli
@@ -59,7 +60,7 @@ def test_add_list_close_and_reopen_a_note(store):
     assert json.loads(done.stdout)["status"] == "open"
 
 
-def test_the_table_lists_id_status_date_kpi_scope_owner_and_text(store, tmp_path):
+def test_the_table_lists_id_status_date_kpi_scope_author_owner_and_text(store, tmp_path):
     root = make_store(tmp_path, {"production_runs": FULL["production_runs"]})
     done = cli("actions", "--store", str(root))
     assert (done.returncode, done.stdout) == (0, "no actions\n")
@@ -70,7 +71,10 @@ def test_the_table_lists_id_status_date_kpi_scope_owner_and_text(store, tmp_path
     assert done.returncode == 0, done.stderr
     [line, text] = done.stdout.splitlines()
     action_id = line.split()[1]
-    assert line == f"added {action_id}  open     2026-03-05  On-time delivery (all data)  no owner"
+    by = cli_actor().id  # the command line writes as cli:<user>
+    assert line == (
+        f"added {action_id}  open     2026-03-05  On-time delivery (all data)  by {by}, no owner"
+    )
     assert text == "    Call C2?[31m"  # a control character from the user is not sent raw
 
 
