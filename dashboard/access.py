@@ -198,8 +198,9 @@ def identity_line(who: Actor) -> None:
     if who.via == "local":
         address = st.get_option("server.address") or "127.0.0.1"
         st.caption(
-            f":material/lock_open: **Local mode, no login**: served on this machine only "
-            f"({address}); whoever opens it is an admin. Login: docs/access.md."
+            ":material/lock_open: **Local mode, no login**",
+            help=f"Served on this machine only ({address}): whoever opens it is an admin. "
+            "To share it, configure a login and access.toml (docs/access.md).",
         )
         return
     plants = "every plant" if who.plants is None else ", ".join(sorted(who.plants))

@@ -148,6 +148,7 @@ def sidebar(engine: Engine) -> None:
                 bind="query-params",
                 format="YYYY-MM-DD",
             )
+        unseen = unseen_values(opts)
         for key, dim in state.FILTERS.items():
             st.multiselect(
                 dim.label,
@@ -156,7 +157,14 @@ def sidebar(engine: Engine) -> None:
                 bind="query-params",
                 placeholder="All",
                 help=dim.help,
+                on_change=unseen.pop,
+                args=(key, None),
             )
+            if unseen.get(key):  # asked for in the URL, but not in the data this person sees
+                shown = ", ".join(fmt.plain(v) for v in unseen[key])
+                st.caption(
+                    f":orange[:material/visibility_off: Not in the data you can see: {shown}]"
+                )
         st.segmented_control(
             "Grain",
             list(state.GRAINS),
@@ -178,6 +186,22 @@ def sidebar(engine: Engine) -> None:
             disabled=not st.session_state.get(state.LIVE, True),
             help="The KPI sections re-run on their own at this interval, without reloading the page.",
         )
+
+
+UNSEEN = "_andon_unseen_filter_values"
+
+
+def unseen_values(opts: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The filter values a URL asked for that the data on screen does not have (a plant the
+    person does not see, a line that no longer exists): the filters drop them, and the sidebar
+    says so until the filter is changed. Kept per session: the URL loses them on the first run."""
+    unseen = st.session_state.setdefault(UNSEEN, {})
+    for key in state.FILTERS:
+        asked = st.query_params.get_all(key)
+        missing = [v for v in asked if v not in opts.get(key, [])]
+        if missing:
+            unseen[key] = missing
+    return unseen
 
 
 def scope_text(engine: Engine, q: KpiQuery) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from dashboard import sessions
+from dashboard import access, sessions
 from pipelines import Engine, KpiQuery, shifts, views
 from pipelines.contract import load as load_registry
 from pipelines.store import DEFAULT_DATASET, Store
@@ -105,7 +105,12 @@ def dataset() -> str:
 
 
 def dataset_store() -> Store:
-    return Store(store_path(), dataset())
+    return store_for(dataset())
+
+
+def store_for(name: str) -> Store:
+    """A dataset of the store (by name)."""
+    return Store(store_path(), name)
 
 
 def suggested_grain(start: date | None, end: date | None) -> str:
@@ -164,9 +169,15 @@ def shared_engine() -> Engine:
 
 
 def get_engine() -> Engine:
-    """The engine this session reads KPIs from: the shared one, or (when the session has private
-    uploads and the view mode asks for them) the session's own engine over the shared batches
-    plus its private batches ("Both") or the private batches alone ("My uploads")."""
+    """The engine this session reads KPIs from, narrowed to the plants the person looking sees
+    (Engine.scoped: every number, list and row it gives comes from those plants' rows only): the
+    shared one, or (when the session has private uploads and the view mode asks for them) the
+    session's own engine over the shared batches plus its private batches ("Both") or the private
+    batches alone ("My uploads")."""
+    return _engine_of_view().scoped(access.actor().plants)
+
+
+def _engine_of_view() -> Engine:
     mode = view_mode()
     if mode == SHARED:
         return shared_engine()
@@ -481,7 +492,7 @@ def _options_private(version: tuple, _engine: Engine) -> dict[str, list[str]]:
 
 def options(engine: Engine) -> dict[str, list[str]]:
     """Values of each global filter (session key → values), from the data."""
-    if engine is shared_engine():
+    if not is_private():  # engine.version names the plants of a scoped engine
         by_dim = _options(engine.version, engine)
     else:
         by_dim = _options_private(engine.version, engine)

@@ -1,5 +1,6 @@
-"""Andon's entry point: a router (st.navigation over app_pages/) plus the shared chrome — the
-global filters bound to the URL, the live refresh settings and the data's freshness.
+"""Andon's entry point: a router (st.navigation over app_pages/) plus the shared chrome — who is
+looking (the login gate, dashboard/access.py), the global filters bound to the URL, the live
+refresh settings and the data's freshness. The pages a person gets follow their role.
 
     ANDON_STORE=data python dashboard/serve.py   (or: python -m streamlit run dashboard/streamlit_app.py)
 """
@@ -15,7 +16,7 @@ if str(HERE.parent) not in sys.path:  # `streamlit run` puts dashboard/ on the p
 
 import streamlit as st  # noqa: E402
 
-from dashboard import chrome, kiosk, state  # noqa: E402
+from dashboard import access, chrome, kiosk, state  # noqa: E402
 
 st.set_page_config(
     page_title="Andon · operations KPIs",
@@ -23,6 +24,19 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="collapsed" if kiosk.bare() else "expanded",
 )
+
+# never serve anyone but this machine without a login (dashboard/serve.py refuses to start so;
+# this covers a bare `streamlit run` with another address)
+if problem := access.bind_problem(st.get_option("server.address"), access.auth_configured()):
+    st.error(f"Andon is {problem}.", icon=":material/lock:")
+    st.stop()
+who = access.gate()  # the login, or who is looking and what they may do
+
+
+def shown(capability: str) -> str:
+    """A page the role does not open stays reachable by its URL, to say so (access.refuse)."""
+    return "visible" if who.can(capability) else "hidden"
+
 
 PAGES = HERE / "app_pages"
 pages = [
@@ -32,7 +46,27 @@ pages = [
     st.Page(PAGES / "definitions.py", title="KPI definitions", icon=":material/menu_book:"),
     st.Page(PAGES / "alerts.py", title="Alerts", icon=":material/notifications:"),
     st.Page(PAGES / "actions.py", title="Actions", icon=":material/push_pin:", url_path="actions"),
-    st.Page(PAGES / "data.py", title="Data", icon=":material/upload_file:", url_path="data"),
+    st.Page(
+        PAGES / "settings.py",
+        title="Settings",
+        icon=":material/settings:",
+        url_path="settings",
+        visibility=shown("edit_targets"),
+    ),
+    st.Page(
+        PAGES / "audit.py",
+        title="Audit",
+        icon=":material/history:",
+        url_path="audit",
+        visibility=shown("audit"),
+    ),
+    st.Page(
+        PAGES / "data.py",
+        title="Data",
+        icon=":material/upload_file:",
+        url_path="data",
+        visibility=shown("upload"),
+    ),
 ]
 DATA_PAGE = pages[-1]
 page = st.navigation(pages, position="hidden" if kiosk.printing() else "top")
@@ -41,16 +75,18 @@ kiosk.setup(pages[:3], page)  # kiosk / print styles; &rotate=N turns through th
 state.apply_pending_drill()
 with st.sidebar:
     st.markdown("## :material/monitoring: Andon")
+    access.identity_line(who)
 
 if not state.has_store() and page.url_path != DATA_PAGE.url_path:
     st.info(
         f"No data yet: the store `{state.store_path()}` has no datasets. Build it with "
         "`make store` (or `python -m pipelines ingest sample_data --store data --dataset "
-        "sample`) and reload, "
-        "or upload your own files on the **Data** page.",
+        "sample`) and reload"
+        + (", or upload your own files on the **Data** page." if who.can("upload") else "."),
         icon=":material/database:",
     )
-    st.page_link(DATA_PAGE, label="Upload data", icon=":material/upload_file:")
+    if who.can("upload"):
+        st.page_link(DATA_PAGE, label="Upload data", icon=":material/upload_file:")
     st.stop()
 if not state.has_store():  # the Data page on an empty store: uploads need no engine
     page.run()

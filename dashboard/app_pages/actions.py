@@ -12,6 +12,8 @@ import streamlit as st
 from dashboard import access, actions, chrome, state
 from dashboard import format as fmt
 from pipelines import Engine
+from pipelines.access import Refused, guard
+from pipelines.access.scope import PLANT
 from pipelines.actions import MAX_OWNER, MAX_TEXT, Action
 from pipelines.contract import load
 from pipelines.staging.sources import InputError
@@ -42,6 +44,7 @@ def add_form(engine: Engine) -> None:
     asked = st.query_params.get("kpi")  # from a trend's "Add a note": one of the options only
     q = engine.resolve_query(state.current_query(engine))
     options = state.options(engine)
+    plants = access.actor().plants
     generation = st.session_state.get(FORM, 0)
     with st.container(key="add-action"), st.form(f"add-action-{generation}", border=True):
         st.markdown("#### :material/add_comment: Add a note")
@@ -60,6 +63,8 @@ def add_form(engine: Engine) -> None:
         for i, (key, dim) in enumerate(state.FILTERS.items()):
             choices = options.get(key, [])
             current = [v for v in st.session_state.get(key) or [] if v in choices]
+            if dim.name == PLANT and not current and plants is not None:
+                current = [v for v in choices if v in plants]  # a note names the writer's plants
             with columns[i % 2]:
                 scope[dim.name] = st.multiselect(
                     dim.label, choices, default=current, placeholder="All"
@@ -67,8 +72,11 @@ def add_form(engine: Engine) -> None:
         submitted = st.form_submit_button("Add note", type="primary", key="add-action-submit")
     if submitted:
         try:
-            added = actions.action_log().add(kpi, day, text, owner, due, scope)
-        except InputError as e:
+            who = access.actor()
+            added = guard.add_note(
+                state.dataset_store(), kpi, day, text, who, owner=owner, due=due, scope=scope
+            )
+        except (InputError, Refused) as e:
             st.error(fmt.plain(fmt.sentence(str(e))), icon=":material/error:")
             return
         st.session_state[FORM] = generation + 1
@@ -85,8 +93,8 @@ def _label(metric: str) -> str:
 def _set(verb: str, action_id: str) -> None:
     """Close or reopen a note (a button's callback: the list drawn next shows it)."""
     try:
-        getattr(actions.action_log(), verb)(action_id)
-    except InputError as e:  # e.g. closed meanwhile in another session
+        getattr(guard, f"{verb}_note")(state.dataset_store(), action_id, access.actor())
+    except (InputError, Refused) as e:  # e.g. closed meanwhile in another session
         st.session_state[FLASH] = ("error", fmt.plain(str(e)))
 
 
@@ -100,8 +108,10 @@ def action_card(a: Action, today) -> None:
             st.markdown(fmt.plain(a.text))
             details = [f"owner {fmt.plain(a.owner)}" if a.owner else "no owner"]
             details += [f"due {fmt.day(a.due)}"] if a.due else []
-            details.append(f"added {actions.when(a.created_at)}")
-            details += [f"closed {actions.when(a.closed_at)}"] if a.closed_at else []
+            by = f" by {fmt.plain(a.by)}" if a.by else ""
+            details.append(f"added {actions.when(a.created_at)}{by}")
+            closed_by = f" by {fmt.plain(a.closed_by)}" if a.closed_by else ""
+            details += [f"closed {actions.when(a.closed_at)}{closed_by}"] if a.closed_at else []
             st.caption(" · ".join([*details, f"id {a.id}"]))
         if access.actor().can("note"):
             verb = "close" if a.is_open else "reopen"
@@ -138,7 +148,8 @@ def listing() -> None:
                     key="actions-this-scope",
                     help="Only the notes whose scope is exactly the filters on screen.",
                 )
-            scope = state.current_query(state.get_engine()).filters
+            engine = state.get_engine()  # a plant viewer's scope names their plants
+            scope = engine.resolve_query(state.current_query(engine)).filters
             shown = [
                 a
                 for a in log.actions

@@ -9,10 +9,11 @@ import logging
 
 import streamlit as st
 
+from dashboard import access, state
 from dashboard import format as fmt
-from dashboard import state
 from dashboard import statelog as sl
 from dashboard import uploads as up
+from pipelines.access import guard
 from pipelines.alerts.hook import evaluate_in_background
 from pipelines.contract import load
 from pipelines.store import Store, check_dataset, dataset_name
@@ -241,11 +242,12 @@ def publish(fid: str) -> None:
         return
     try:
         into = target_store(rec)
+        who = access.actor()
         if rec.stop_batch_id is not None:
-            into.publish(rec.stop_batch_id)
+            guard.publish(into, rec.stop_batch_id, who)
             state.drop_private(rec.stop_batch_id)
             rec.stop_batch_id = None
-        result = into.publish(rec.batch_id)
+        result = guard.publish(into, rec.batch_id, who)
     except Exception as e:
         rec.messages.append(("error", friendly(e, "publishing")))
         return
@@ -258,7 +260,7 @@ def publish(fid: str) -> None:
         except Exception:
             log.exception("alerts after publishing into %s", into.dataset)
     try:
-        info = state.engine_for(into.dataset).info
+        info = state.engine_for(into.dataset).scoped(access.actor().plants).info
         state.open_dataset(into.dataset, info.start, info.end)
         st.session_state[GOTO] = True
     except Exception:
@@ -316,7 +318,7 @@ def confirm_rollback() -> None:
     if not batch_id:
         return
     try:
-        state.dataset_store().delete(batch_id)
+        guard.roll_back(state.dataset_store(), batch_id, access.actor())
         st.session_state["_andon_rollback_done"] = ("success", f"Batch `{batch_id}` rolled back.")
     except Exception as e:
         st.session_state["_andon_rollback_done"] = ("error", friendly(e, "rolling back"))
@@ -619,14 +621,20 @@ def publish_into(rec: up.Upload) -> None:
     """Which dataset the upload goes to: a new one named after the file (the default), or one
     the store has."""
     fid = rec.file_id
-    names = state.datasets()
+    who = access.actor()
+    names = [n for n in state.datasets() if guard.may_publish_into(who, state.store_for(n))]
     left, right = st.columns(2)
     choice = left.selectbox(
         "Dataset",
         [NEW, *names],
         key=f"dataset-{fid}",
         format_func=lambda n: "a new dataset" if n == NEW else n,
-        help="A dataset has its own dates, as-of date and targets; KPIs never mix datasets.",
+        help="A dataset has its own dates, as-of date and targets; KPIs never mix datasets. "
+        + (
+            "Listed: the datasets you may publish into (yours, made by your first publish)."
+            if not who.can("publish_any")
+            else ""
+        ),
     )
     if choice == NEW:
         right.text_input(
@@ -652,6 +660,9 @@ def batch_list() -> None:
         st.caption("No shared batches yet.")
         return
     st.dataframe(df, hide_index=True, key="batch-list")
+    if not access.actor().can("roll_back"):
+        st.caption(":material/lock: Rolling back a batch is for admins.")
+        return
     ids = list(df["batch"])
     names = dict(zip(df["batch"], df["source file"], strict=True))
     pending = st.session_state.get(ROLLBACK)
@@ -710,6 +721,7 @@ def body() -> None:
     batch_list()
 
 
+access.refuse("upload", "upload, publish or roll back data")
 try:
     body()
 except Exception:

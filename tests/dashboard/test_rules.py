@@ -27,6 +27,8 @@ def test_every_page_of_the_router_exists():
         "definitions.py",
         "alerts.py",
         "actions.py",
+        "settings.py",
+        "audit.py",
         "data.py",
     ]
     assert all((DASHBOARD / "app_pages" / p).is_file() for p in pages)

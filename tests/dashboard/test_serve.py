@@ -79,3 +79,69 @@ def test_started_from_another_folder_it_uses_the_repository_settings_and_loopbac
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def start(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    """dashboard/serve.py with these options, over a small store; it should refuse at once."""
+    store = tmp_path / "s" / "store"
+    if not store.exists():
+        make_store(tmp_path / "s", FULL)
+    env = {**os.environ, "ANDON_STORE": str(store)}
+    env.pop("ANDON_ACCESS", None)
+    cmd = [sys.executable, str(SERVE), f"--server.port={free_port()}", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def auth_secrets(folder: Path) -> Path:
+    path = folder / "secrets.toml"
+    path.write_text(
+        '[auth]\nredirect_uri = "http://127.0.0.1:9/oauth2callback"\ncookie_secret = "'
+        + "ab" * 32
+        + '"\nclient_id = "andon"\nclient_secret = "x"\n'
+        'server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"\n'
+    )
+    return path
+
+
+def test_another_address_without_login_is_refused_in_one_line(tmp_path):
+    done = start(tmp_path, "--server.address=0.0.0.0")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "andon: refusing to listen on 0.0.0.0 without login: configure [auth] in "
+        ".streamlit/secrets.toml and an access.toml (docs/access.md), or bind to 127.0.0.1"
+    ]
+
+
+def test_login_without_readable_access_rules_is_refused_in_one_line(tmp_path):
+    secrets_file = auth_secrets(tmp_path)
+    done = start(tmp_path, f"--secrets.files={secrets_file}")
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("andon: login is configured but the access rules cannot be used: ")
+    assert line.endswith("access.toml: no such file")
+    (tmp_path / "s" / "store" / "access.toml").write_text('[[grant]]\nrole = "boss"\n')
+    done = start(tmp_path, f"--secrets.files={secrets_file}", "--server.address=0.0.0.0")
+    assert done.returncode == 2
+    assert "grant 1: role must be one of viewer, analyst, admin" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("address", "local"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.1.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("", False),  # Streamlit's default: every interface
+        ("192.0.2.7", False),
+        ("andon.acme.example", False),
+    ],
+)
+def test_only_this_machines_addresses_run_without_login(address, local):
+    from dashboard.access import bind_problem, is_local_address
+
+    assert is_local_address(address) is local
+    assert (bind_problem(address, auth=False) is None) is local
+    assert bind_problem(address, auth=True) is None
