@@ -106,10 +106,11 @@ def section(setting: Setting, store: Store) -> None:
         current = setting.in_effect(store)
         own = setting.own(store)
         if current is None:
-            st.caption("None yet.")
+            st.caption(f"None yet: {setting.help}")
         else:
             whose = "this dataset's own" if Path(current) == own else "the default"
-            st.caption(f"In effect: {whose}, `{fmt.plain(str(current))}`")
+            shown = str(current).replace("`", "'")  # a code span shows the path as it is
+            st.caption(f"In effect: {whose}, `{shown}`")
             st.download_button(
                 f"Download {setting.file_name}",
                 data=Path(current).read_bytes(),
