@@ -10,7 +10,7 @@ from pipelines import Engine
 from pipelines.contract import load
 from pipelines.dialect import ENGINES, NotPortable, check_portable, render, statements
 from pipelines.marts import mart_tables
-from pipelines.semantic import VIEWS_SQL
+from pipelines.semantic import VIEWS_SQL, expand
 from pipelines.staging import quote
 from tests.conftest import write_csvs
 
@@ -37,6 +37,16 @@ def test_every_statement_is_portable_and_renders_for_spark(name, sql):
     assert '"' not in spark  # identifiers in backticks
     # the silent trap: a "col" read by Spark as the string 'col' would add a string literal
     assert _strings(spark, "spark") <= _strings(sql, "duckdb")
+
+
+def test_the_rows_behind_every_kpi_render_for_spark():
+    from pipelines.views import _rows_sql  # the rows-behind query of each KPI's first fact
+
+    for kpi in load().kpis.values():
+        parts = {"numerator": kpi.numerator}
+        if kpi.denominator and kpi.denominator.fact == kpi.numerator.fact:
+            parts["denominator"] = kpi.denominator
+        assert "$" not in render(expand(_rows_sql(kpi, parts), {}), "spark"), kpi.id
 
 
 def test_statements_name_dim_product_every_fact_mart_table_view_and_query_shape():
