@@ -4,7 +4,8 @@ Andon's SQL (the marts, the views' SQL files, the generated KPI query) is writte
 kept to a portable subset. `render(sql, "duckdb")` returns it as it is (no cost on the hot path);
 `render(sql, "spark")` transpiles it with sqlglot (DuckDB → Spark SQL, every identifier in
 backticks, `$name` parameters as Spark's named `:name`) plus the rewrites sqlglot does not do, each
-a small function below: ISO weekday, day differences, exact percentiles and decimal literals.
+a small function below: ISO weekday, day differences, exact percentiles, decimal literals and
+unions by name.
 
 `check_portable` rejects, naming it, a construct Spark has not or sqlglot drops or mistranslates
 (an ASOF join, date - date, positional parameters, read_parquet …); rendering for Spark checks
