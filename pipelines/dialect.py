@@ -99,11 +99,14 @@ def positional_parameter(node: exp.Expression) -> str | None:
 def file_reader(node: exp.Expression) -> str | None:
     if isinstance(node, exp.ReadParquet | exp.ReadCSV):
         name = "read_parquet" if isinstance(node, exp.ReadParquet) else "read_csv"
-        return (
-            f"{name}(…) (sqlglot drops a list of files): read the store with the engine's "
-            "reader, files from the manifests"
-        )
-    return None
+    elif isinstance(node, exp.Anonymous) and re.match(r"read_|parquet_scan", node.name.lower()):
+        name = node.name.lower()
+    else:
+        return None
+    return (
+        f"{name}(…) (sqlglot drops a list of files): read the store with the engine's reader, "
+        "files from the manifests"
+    )
 
 
 def create_or_replace_table(node: exp.Expression) -> str | None:
@@ -162,7 +165,9 @@ def sunday_weekday(node: exp.Expression) -> str | None:
 
 
 def percentile_within_group(node: exp.Expression) -> str | None:
-    if isinstance(node, exp.WithinGroup):
+    if isinstance(node, exp.WithinGroup) and isinstance(
+        node.this, exp.PercentileCont | exp.PercentileDisc
+    ):
         return (
             "percentile … within group (sqlglot renders Spark's approximate percentile): "
             "quantile_cont(x, q)"
