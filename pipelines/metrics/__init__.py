@@ -209,17 +209,18 @@ def _cte(g: Group, n_windows: int, by: tuple[str, ...], grain: str | None, filte
 
 
 def _days_expr(n_windows: int, grain: str | None) -> str:
+    """The days of a key's window (and period) in scope, both ends counted."""
+
     def by_window(bound: str) -> str:
         whens = " ".join(f"when {i} then ${bound}_{i}" for i in range(n_windows))
         return f"case keys._window {whens} end"
 
     start, end = by_window("start"), by_window("end")
     if grain is None:
-        return f"cast(({end}) - ({start}) + 1 as double)"
-    return (
-        f"cast(least({period_end_expr(grain)}, {end}) "
-        f"- greatest(keys._period, {start}) + 1 as double)"
-    )
+        return f"cast(date_diff('day', {start}, {end}) + 1 as double)"
+    first = f"greatest(keys._period, {start})"
+    last = f"least({period_end_expr(grain)}, {end})"
+    return f"cast(date_diff('day', {first}, {last}) + 1 as double)"
 
 
 def _effective(rk: ResolvedKpi, side: str, part: Part, ref: dict[str, str]) -> str:
@@ -254,17 +255,16 @@ def _counts(rk: ResolvedKpi, groups: list[Group], counts: list[str], ref) -> lis
 
 def _row(rk: ResolvedKpi, grouped: bool, groups: list[Group], counts, ref) -> list[str]:
     """The KPI's output columns for one group key: metric, present, value, numerator,
-    denominator, their row counts, the counts (the query unnests one such row per KPI)."""
+    denominator, their row counts, the counts (the query picks one such row per KPI). Its value
+    is its formula over the columns numerator and denominator."""
     num = _effective(rk, "num", rk.numerator, ref)
     den = _effective(rk, "den", rk.denominator, ref) if rk.denominator else "null"
-    value = re.sub(r"\bnumerator\b", f"({num})", rk.kpi.value)
-    value = re.sub(r"\bdenominator\b", f"({den})", value)
     # grouped: a key with no row of any of the KPI's facts is not a row of it
     present = [f"coalesce({ref[g.name + '__rows']}, 0) > 0" for g in groups] if grouped else []
     return [
         f"'{rk.id}'",
         " or ".join(present) or "true",
-        value,
+        re.sub(r"\b(numerator|denominator)\b", r'"\1"', rk.kpi.value),
         num,
         den,
         _rows(rk, "num", rk.numerator, ref),
@@ -275,14 +275,14 @@ def _row(rk: ResolvedKpi, grouped: bool, groups: list[Group], counts, ref) -> li
 
 def _joined(groups: list[Group], n_windows: int, by: tuple[str, ...], grain: str | None) -> str:
     """One row per group key with every group's columns (NULL where a group has no row for the
-    key); an ungrouped query has a row for every window, even with no rows in scope."""
+    key); an ungrouped query has a row for every window, even with no rows in scope. The groups
+    are stacked by column name (pipelines.dialect pads them with NULLs for Spark)."""
     keys = ", ".join(["_window", "_period", *[quote(d) for d in by]])
-    parts = [f"from {g.name}" for g in groups]
+    parts = [f"select {keys}, {', '.join(_columns(g))} from {g.name}" for g in groups]
     if not by and grain is None:
         parts += [f"select {i} as _window, cast(null as date) as _period" for i in range(n_windows)]
     # each column comes from one group, which has at most one row per key: max() picks it
-    cols = [quote(c) for g in groups for c in g.columns().values()]
-    measures = ", ".join(f"max({c}) as {c}" for c in cols)
+    measures = ", ".join(f"max({c}) as {c}" for g in groups for c in _columns(g))
     union = "\n        union all by name\n        ".join(parts)
     return f"""
     select keys.*, {_days_expr(n_windows, grain)} as days
@@ -295,29 +295,54 @@ def _joined(groups: list[Group], n_windows: int, by: tuple[str, ...], grain: str
     ) as keys"""
 
 
+def _columns(g: Group) -> list[str]:
+    return [quote(c) for c in g.columns().values()]
+
+
+def _pick(exprs: list[str], kind: str) -> tuple[str, list[str]]:
+    """A column that takes the expression of the row's KPI (`exprs[i]`: the i-th KPI's): a CASE
+    over `kind`, the column of the KPI list saying which of the distinct expressions is the KPI's
+    (NULL for a KPI whose expression is null); and each KPI's `kind` value."""
+    distinct = list(dict.fromkeys(e for e in exprs if e != "null"))
+    kinds = ["null" if e == "null" else str(distinct.index(e)) for e in exprs]
+    whens = " ".join(f"when {i} then {e}" for i, e in enumerate(distinct))
+    return (f"case {kind} {whens} end" if whens else "null"), kinds
+
+
 def _final(rows: list[list[str]], by: tuple[str, ...], counts: list[str], grouped: bool) -> str:
-    """The long result: each KPI's row per group key, unnested from parallel lists (the i-th
-    element of every list is the i-th KPI's)."""
-    names = ["metric", "_present", "value", "numerator", "denominator"]
-    names += ["numerator_rows", "denominator_rows", *counts]
-    types = ["", "", "double", "double", "double", "bigint", "bigint"] + ["bigint"] * len(counts)
-    lists = []
-    for i, (name, typ) in enumerate(zip(names, types, strict=True)):
-        if name == "_present" and not grouped:
-            continue
-        items = "[" + ", ".join(row[i] for row in rows) + "]"
-        items = f"cast({items} as {typ}[])" if typ else items
-        lists.append(f"unnest({items}) as {quote(name)}")
+    """The long result in one pass: each group key's row joined to the list of KPIs, each column
+    picking the KPI's expression (the i-th KPI's is rows[i]; the list says which, so that KPIs
+    with the same expression share it), then the KPI's value from its numerator and denominator."""
+    names = ["numerator", "denominator", "numerator_rows", "denominator_rows", *counts]
+    types = ["double", "double", "bigint", "bigint"] + ["bigint"] * len(counts)
+    columns = [
+        (quote(name), typ, [r[i + 3] for r in rows])
+        for i, (name, typ) in enumerate(zip(names, types, strict=True))
+    ]
+    if grouped:
+        columns.append(("_present", None, [r[1] for r in rows]))
+    sides, kinds = [], []
+    for j, (name, typ, exprs) in enumerate(columns):
+        sql, kind = _pick(exprs, f"kpi._k{j}")
+        sides.append(f"{f'cast({sql} as {typ})' if typ else sql} as {name}")
+        kinds.append(kind)
+    value, value_kind = _pick([r[2] for r in rows], "sides._value")
+    kinds.append(value_kind)
+    kpis = ", ".join(
+        "(" + ", ".join([r[0], *[k[i] for k in kinds]]) + ")" for i, r in enumerate(rows)
+    )
+    aliases = ", ".join(["metric", *[f"_k{j}" for j in range(len(columns))], "_value"])
     keys = ", ".join(["_window", "_period", *[quote(d) for d in by]])
-    columns = ", ".join(["metric", keys, "days", *[quote(n) for n in names[2:]]])
-    body = ",\n        ".join(lists)
+    value = f"cast({value} as double) as {quote('value')}"
+    body = ",\n            ".join(sides)
     return f"""
-    select {columns}
+    select metric, {keys}, days, {value}, {", ".join(quote(n) for n in names)}
     from (
-        select {keys}, days,
-        {body}
+        select kpi.metric, kpi._value, {keys}, days,
+            {body}
         from joined
-    ){" where _present" if grouped else ""}"""
+        cross join (values {kpis}) as kpi({aliases})
+    ) as sides{" where _present" if grouped else ""}"""
 
 
 def kpi_sql(
