@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from pipelines.dialect import render
 from pipelines.engine import Engine
+from pipelines.shifts import Calendar
 from pipelines.spark.build import build_marts
 from pipelines.spark.reader import register_staging
 from pipelines.spark.session import isolated_session
@@ -86,12 +87,30 @@ class SparkBuild:
         self.tables = {}
 
 
+def spark_build(
+    store: Store,
+    calendar: Calendar,
+    remote: str | None = None,
+    session: SparkSession | None = None,
+) -> SparkBuild:
+    """The store's marts built on Spark (`session`, else a new isolated session of the local
+    Spark or of the Spark Connect server at `remote`), from its batches as they are now."""
+    spark = session or isolated_session(remote)
+    batches = store.batches()  # the manifests, read once per build
+    register_staging(spark, batches)
+    return SparkBuild(spark, batches, build_marts(spark, calendar))
+
+
 class SparkEngine(Engine):
     """KPIs over a store, the marts built and the queries answered on Spark: a local session
     (`local[2]`) or, with `remote` (`sc://HOST:PORT`), a Spark Connect server that reads the
     store's files at the same paths."""
 
-    def __init__(self, store: Store, remote: str | None = None, session: SparkSession | None = None):
+    serves_spark_marts = False  # it builds its own
+
+    def __init__(
+        self, store: Store, remote: str | None = None, session: SparkSession | None = None
+    ):
         """`session`: build on this Spark session instead of a new isolated one per build (its
         settings, e.g. a session time zone, are the caller's)."""
         self.remote = remote
@@ -102,10 +121,7 @@ class SparkEngine(Engine):
         return None  # the marts live on Spark (pipelines.spark.export writes them as Parquet)
 
     def _build(self) -> SparkBuild:
-        spark = self._given_session or isolated_session(self.remote)
-        batches = self.store.batches()  # the manifests, read once per build
-        register_staging(spark, batches)
-        built = SparkBuild(spark, batches, build_marts(spark, self.calendar))
+        built = spark_build(self.store, self.calendar, self.remote, self._given_session)
         self.info = self._data_info(built)
         return built
 
@@ -120,4 +136,3 @@ class SparkEngine(Engine):
         if plants is None:
             return self
         raise NotImplementedError("plant scoping is served by the DuckDB engine, not on Spark")
-
