@@ -97,8 +97,9 @@ def positional_parameter(node: exp.Expression) -> str | None:
 
 def file_reader(node: exp.Expression) -> str | None:
     if isinstance(node, exp.ReadParquet | exp.ReadCSV):
+        name = "read_parquet" if isinstance(node, exp.ReadParquet) else "read_csv"
         return (
-            f"{node.key}(…) (sqlglot drops a list of files): read the store with the engine's "
+            f"{name}(…) (sqlglot drops a list of files): read the store with the engine's "
             "reader, files from the manifests"
         )
     return None
@@ -124,7 +125,14 @@ def star_modifiers(node: exp.Expression) -> str | None:
 
 def union_by_name(node: exp.Expression) -> str | None:
     if isinstance(node, exp.Union) and node.args.get("by_name"):
-        return "union by name (Spark SQL has none): the same columns in each branch"
+        for branch in (node.this, node.expression):
+            if _is_by_name(branch):
+                continue
+            if not isinstance(branch, exp.Select) or _names(branch) is None:
+                return (
+                    "union by name of a branch whose columns are not all named (a * or an "
+                    "unnamed expression): Spark's union is by position, padded by name here"
+                )
     return None
 
 
@@ -264,7 +272,47 @@ def decimal_literals_as_double(node: exp.Expression) -> exp.Expression:
     return node
 
 
-SPARK_REWRITES = (iso_weekday, day_diff, exact_percentile, decimal_literals_as_double)
+def union_by_name_padded(node: exp.Expression) -> exp.Expression:
+    """a union by name (Spark SQL has none) as a union by position: every branch lists the
+    columns of all branches, in the order they first appear, NULL for those it has not."""
+    if not _is_by_name(node) or _is_by_name(node.parent):
+        return node
+    branches = _branches(node)
+    named = [dict(zip(_names(b), b.expressions, strict=True)) for b in branches]
+    order = list(dict.fromkeys(name for columns in named for name in columns))
+    for branch, columns in zip(branches, named, strict=True):
+        padded = [columns[n] if n in columns else exp.alias_(exp.Null(), n) for n in order]
+        branch.set("expressions", padded)
+    for union in [node, *node.find_all(exp.Union)]:
+        union.set("by_name", None)
+    return node
+
+
+def _is_by_name(node: exp.Expression | None) -> bool:
+    return isinstance(node, exp.Union) and bool(node.args.get("by_name"))
+
+
+def _branches(union: exp.Expression) -> list[exp.Select]:
+    """The selects a chain of unions by name stacks, in order."""
+    if _is_by_name(union):
+        return _branches(union.this) + _branches(union.expression)
+    return [union]
+
+
+def _names(select: exp.Select) -> list[str] | None:
+    """The output names of a select's columns (None when one is a * or has no name)."""
+    if not all(isinstance(e, exp.Alias | exp.Column) for e in select.expressions):
+        return None
+    return [e.alias_or_name for e in select.expressions]
+
+
+SPARK_REWRITES = (
+    iso_weekday,
+    day_diff,
+    exact_percentile,
+    decimal_literals_as_double,
+    union_by_name_padded,
+)
 
 
 # ---------------------------------------------------------------------------------- statements

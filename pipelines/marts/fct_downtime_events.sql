@@ -3,23 +3,19 @@ with stops as (
     select * from stg_downtime_events
 ),
 
-placed as (
-    -- the calendar's shift of the start and how many days back its production day is
-    -- (shift_minutes: pipelines/shifts.py, one row per minute of the week in a shift)
-    select stops.*, minutes.shift as calendar_shift, coalesce(minutes.back, 0) as days_back
+final as (
+    -- the calendar's shift of the start, and the production day: the day that shift started
+    -- (shift_minutes: pipelines/shifts.py, one row per minute of the week in a shift, with how
+    -- many days back its production day is)
+    select
+        stops.*,
+        cast(minutes.shift as varchar) as shift,
+        cast(cast(stops.start_time as date) - coalesce(minutes.back, 0) as date) as day
     from stops
     left join shift_minutes as minutes
         on minutes.isodow = isodow(stops.start_time)
         and minutes.minute = hour(stops.start_time) * 60 + minute(stops.start_time)
         and minutes.at_midnight = (stops.start_time = date_trunc('day', stops.start_time))
-),
-
-final as (
-    select
-        * exclude (calendar_shift, days_back),
-        cast(calendar_shift as varchar) as shift,
-        cast(cast(start_time as date) - days_back as date) as day
-    from placed
 )
 
 select * from final

@@ -25,13 +25,49 @@ delivered as (
     from orders
 ),
 
+delivery_days as (
+    select distinct product, delivered_date
+    from delivered
+    where product is not null and delivered_date is not null
+),
+
+timeline as (
+    -- each product's snapshot costs and delivery days in date order; a snapshot sorts before a
+    -- delivery of the same day
+    select product, snapshot_date as on_date, 0 as is_delivery, unit_cost
+    from snapshot_costs
+    union all
+    select product, delivered_date, 1, cast(null as double)
+    from delivery_days
+),
+
+as_of_costs as (
+    -- a delivery day's cost: its product's last snapshot cost on or before it
+    select
+        product,
+        on_date,
+        is_delivery,
+        last_value(unit_cost ignore nulls) over (
+            partition by product order by on_date, is_delivery
+            rows between unbounded preceding and current row
+        ) as unit_cost
+    from timeline
+),
+
+delivery_costs as (
+    select product, on_date as delivered_date, unit_cost
+    from as_of_costs
+    where is_delivery = 1
+),
+
 costed as (
     select
         d.*,
-        coalesce(d.unit_cost, asof_cost.unit_cost, earliest_costs.unit_cost) as resolved_unit_cost
+        coalesce(d.unit_cost, delivery_costs.unit_cost, earliest_costs.unit_cost)
+            as resolved_unit_cost
     from delivered as d
-    asof left join snapshot_costs as asof_cost
-        on d.product = asof_cost.product and d.delivered_date >= asof_cost.snapshot_date
+    left join delivery_costs
+        on d.product = delivery_costs.product and d.delivered_date = delivery_costs.delivered_date
     left join earliest_costs
         on d.product = earliest_costs.product
 ),
@@ -57,7 +93,7 @@ final as (
         cast(c.qty_delivered_eff as double) as qty_delivered_eff,
         cast(least(c.qty_delivered_eff, c.qty_ordered) as double) as filled_qty,
         c.qty_delivered_eff >= c.qty_ordered as is_in_full,
-        cast(c.delivered_date - c.order_date as double) as cycle_days,
+        cast(date_diff('day', c.order_date, c.delivered_date) as double) as cycle_days,
         cast(c.unit_price as double) as unit_price,
         cast(c.unit_cost as double) as unit_cost_as_written,
         cast(c.resolved_unit_cost as double) as unit_cost,

@@ -16,13 +16,29 @@ placed as (
 
 final as (
     select
-        -- run time = planned production time − stop time inside it (spec §3 availability); a
-        -- run_time_min given without downtime_min became downtime_min in staging, so it is kept;
+        _line,
+        _batch,
+        run_id,
+        plant,
+        line,
+        product,
+        production_type,
         -- the file's shift wins over the calendar's
-        * exclude (calendar_shift, days_back) replace (
-            cast(planned_time_min - downtime_min as double) as run_time_min,
-            cast(coalesce(shift, calendar_shift) as varchar) as shift
-        ),
+        cast(coalesce(shift, calendar_shift) as varchar) as shift,
+        start_time,
+        end_time,
+        planned_qty,
+        produced_qty,
+        good_qty,
+        scrap_qty,
+        rework_qty,
+        planned_time_min,
+        downtime_min,
+        -- run time = planned production time − stop time inside it (spec §3 availability); a
+        -- run_time_min given without downtime_min became downtime_min in staging, so it is kept
+        cast(planned_time_min - downtime_min as double) as run_time_min,
+        ideal_cycle_time_s,
+        labor_hours,
         -- the production day: the day the run's shift started (a night shift's run after
         -- midnight counts on the day before)
         cast(cast(start_time as date) - days_back as date) as day,

@@ -209,17 +209,18 @@ def _cte(g: Group, n_windows: int, by: tuple[str, ...], grain: str | None, filte
 
 
 def _days_expr(n_windows: int, grain: str | None) -> str:
+    """The days of a key's window (and period) in scope, both ends counted."""
+
     def by_window(bound: str) -> str:
         whens = " ".join(f"when {i} then ${bound}_{i}" for i in range(n_windows))
         return f"case keys._window {whens} end"
 
     start, end = by_window("start"), by_window("end")
     if grain is None:
-        return f"cast(({end}) - ({start}) + 1 as double)"
-    return (
-        f"cast(least({period_end_expr(grain)}, {end}) "
-        f"- greatest(keys._period, {start}) + 1 as double)"
-    )
+        return f"cast(date_diff('day', {start}, {end}) + 1 as double)"
+    first = f"greatest(keys._period, {start})"
+    last = f"least({period_end_expr(grain)}, {end})"
+    return f"cast(date_diff('day', {first}, {last}) + 1 as double)"
 
 
 def _effective(rk: ResolvedKpi, side: str, part: Part, ref: dict[str, str]) -> str:
@@ -254,17 +255,16 @@ def _counts(rk: ResolvedKpi, groups: list[Group], counts: list[str], ref) -> lis
 
 def _row(rk: ResolvedKpi, grouped: bool, groups: list[Group], counts, ref) -> list[str]:
     """The KPI's output columns for one group key: metric, present, value, numerator,
-    denominator, their row counts, the counts (the query unnests one such row per KPI)."""
+    denominator, their row counts, the counts (the query picks one such row per KPI). Its value
+    is its formula over the columns numerator and denominator."""
     num = _effective(rk, "num", rk.numerator, ref)
     den = _effective(rk, "den", rk.denominator, ref) if rk.denominator else "null"
-    value = re.sub(r"\bnumerator\b", f"({num})", rk.kpi.value)
-    value = re.sub(r"\bdenominator\b", f"({den})", value)
     # grouped: a key with no row of any of the KPI's facts is not a row of it
     present = [f"coalesce({ref[g.name + '__rows']}, 0) > 0" for g in groups] if grouped else []
     return [
         f"'{rk.id}'",
         " or ".join(present) or "true",
-        value,
+        re.sub(r"\b(numerator|denominator)\b", r'"\1"', rk.kpi.value),
         num,
         den,
         _rows(rk, "num", rk.numerator, ref),
@@ -275,14 +275,14 @@ def _row(rk: ResolvedKpi, grouped: bool, groups: list[Group], counts, ref) -> li
 
 def _joined(groups: list[Group], n_windows: int, by: tuple[str, ...], grain: str | None) -> str:
     """One row per group key with every group's columns (NULL where a group has no row for the
-    key); an ungrouped query has a row for every window, even with no rows in scope."""
+    key); an ungrouped query has a row for every window, even with no rows in scope. The groups
+    are stacked by column name (pipelines.dialect pads them with NULLs for Spark)."""
     keys = ", ".join(["_window", "_period", *[quote(d) for d in by]])
-    parts = [f"from {g.name}" for g in groups]
+    parts = [f"select {keys}, {', '.join(_columns(g))} from {g.name}" for g in groups]
     if not by and grain is None:
         parts += [f"select {i} as _window, cast(null as date) as _period" for i in range(n_windows)]
     # each column comes from one group, which has at most one row per key: max() picks it
-    cols = [quote(c) for g in groups for c in g.columns().values()]
-    measures = ", ".join(f"max({c}) as {c}" for c in cols)
+    measures = ", ".join(f"max({c}) as {c}" for g in groups for c in _columns(g))
     union = "\n        union all by name\n        ".join(parts)
     return f"""
     select keys.*, {_days_expr(n_windows, grain)} as days
@@ -295,29 +295,46 @@ def _joined(groups: list[Group], n_windows: int, by: tuple[str, ...], grain: str
     ) as keys"""
 
 
+def _columns(g: Group) -> list[str]:
+    return [quote(c) for c in g.columns().values()]
+
+
+def _pick(exprs: list[str], kpi: str = "kpi._kpi") -> str:
+    """The expression of the row's KPI (`kpi`: its position; `exprs[i]`: the i-th KPI's), KPIs
+    with the same expression together; NULL for a KPI whose expression is null."""
+    kpis: dict[str, list[str]] = {}
+    for i, sql in enumerate(exprs):
+        if sql != "null":
+            kpis.setdefault(sql, []).append(str(i))
+    whens = " ".join(f"when {kpi} in ({', '.join(ids)}) then {sql}" for sql, ids in kpis.items())
+    return f"case {whens} end" if whens else "null"
+
+
 def _final(rows: list[list[str]], by: tuple[str, ...], counts: list[str], grouped: bool) -> str:
-    """The long result: each KPI's row per group key, unnested from parallel lists (the i-th
-    element of every list is the i-th KPI's)."""
-    names = ["metric", "_present", "value", "numerator", "denominator"]
-    names += ["numerator_rows", "denominator_rows", *counts]
-    types = ["", "", "double", "double", "double", "bigint", "bigint"] + ["bigint"] * len(counts)
-    lists = []
-    for i, (name, typ) in enumerate(zip(names, types, strict=True)):
-        if name == "_present" and not grouped:
-            continue
-        items = "[" + ", ".join(row[i] for row in rows) + "]"
-        items = f"cast({items} as {typ}[])" if typ else items
-        lists.append(f"unnest({items}) as {quote(name)}")
+    """The long result in one pass: each group key's row joined to the list of KPIs, each column
+    picking the KPI's expression (the i-th KPI's is rows[i]), then the KPI's value from its
+    numerator and denominator."""
+    names = ["numerator", "denominator", "numerator_rows", "denominator_rows", *counts]
+    types = ["double", "double", "bigint", "bigint"] + ["bigint"] * len(counts)
+    sides = [
+        f"cast({_pick([row[i + 3] for row in rows])} as {typ}) as {quote(name)}"
+        for i, (name, typ) in enumerate(zip(names, types, strict=True))
+    ]
+    if grouped:
+        sides.append(f"{_pick([row[1] for row in rows])} as _present")
+    ids = ", ".join(f"({i}, {row[0]})" for i, row in enumerate(rows))
     keys = ", ".join(["_window", "_period", *[quote(d) for d in by]])
-    columns = ", ".join(["metric", keys, "days", *[quote(n) for n in names[2:]]])
-    body = ",\n        ".join(lists)
+    value = f"cast({_pick([row[2] for row in rows], 'sides._kpi')} as double) as {quote('value')}"
+    columns = ", ".join(["metric", keys, "days", value, *[quote(n) for n in names]])
+    body = ",\n            ".join(sides)
     return f"""
     select {columns}
     from (
-        select {keys}, days,
-        {body}
+        select kpi._kpi, kpi.metric, {keys}, days,
+            {body}
         from joined
-    ){" where _present" if grouped else ""}"""
+        cross join (values {ids}) as kpi(_kpi, metric)
+    ) as sides{" where _present" if grouped else ""}"""
 
 
 def kpi_sql(

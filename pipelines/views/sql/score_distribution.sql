@@ -6,9 +6,13 @@ with responses as (
 ),
 
 scales as (
-    select 'csat' as kind, cast(s as double) as score from range(1, 6) as t(s)
-    union all
-    select 'nps', cast(s as double) from range(0, 11) as t(s)
+    -- every score of each scale: CSAT 1–5, NPS 0–10
+    select kind, cast(score as double) as score
+    from (
+        values ('csat', 1), ('csat', 2), ('csat', 3), ('csat', 4), ('csat', 5),
+            ('nps', 0), ('nps', 1), ('nps', 2), ('nps', 3), ('nps', 4), ('nps', 5),
+            ('nps', 6), ('nps', 7), ('nps', 8), ('nps', 9), ('nps', 10)
+    ) as t(kind, score)
 ),
 
 counts as (
