@@ -16,7 +16,7 @@ from pipelines.engine import Engine
 from pipelines.shifts import Calendar
 from pipelines.spark.build import build_marts
 from pipelines.spark.reader import register_staging
-from pipelines.spark.session import isolated_session
+from pipelines.spark.session import isolated_session, stop_remote
 from pipelines.store import Batch, Store
 
 
@@ -81,10 +81,12 @@ class SparkBuild:
         return self.cursor().execute(sql, params)
 
     def close(self) -> None:
-        """Free the cached tables (the session's views go with the session)."""
+        """Free the cached tables (the session's views go with the session; a Spark Connect
+        session is ended)."""
         for frame in self.tables.values():
             frame.unpersist()
         self.tables = {}
+        stop_remote(self.spark)
 
 
 def spark_build(

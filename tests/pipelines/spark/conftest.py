@@ -27,7 +27,7 @@ if shutil.which("java") is None:
 
 from pipelines import Engine  # noqa: E402
 from pipelines.spark.engine import SparkEngine  # noqa: E402
-from pipelines.spark.session import spark_session  # noqa: E402
+from pipelines.spark.session import QUIET, spark_session  # noqa: E402
 from pipelines.store import Store  # noqa: E402
 
 RUNS_1 = """
@@ -96,7 +96,8 @@ def make_small_store(root) -> Store:
 def _quiet_pandas_warning():
     """pyspark 4.3 warns that it does not fully support pandas 3: what it returns is checked
     against DuckDB here instead."""
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    for message in QUIET:
+        warnings.filterwarnings("ignore", message=message)
 
 
 @pytest.fixture(scope="session")

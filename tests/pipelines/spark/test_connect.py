@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pandas as pd
 import pyspark
 import pytest
 
@@ -79,7 +80,7 @@ def test_kpis_through_spark_connect_equal_duckdbs(connect_server, small_store, s
     want = duck.kpis(KpiQuery.make())
     assert list(got) == list(want["metric"])
     for metric, value in zip(want["metric"], want["value"], strict=True):
-        if value != value:  # NaN: n/a on both
+        if pd.isna(value):  # n/a on both
             assert got[metric] is None, metric
         else:
             assert math.isclose(got[metric], value, rel_tol=1e-9), metric
