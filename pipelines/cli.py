@@ -10,6 +10,7 @@ import json
 import math
 import re
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -581,38 +582,44 @@ def cmd_kpis(args) -> int:
 def cmd_build(args) -> int:
     """Build the dataset's marts: on DuckDB, its persisted marts file (pipelines/marts/persist.py);
     on Spark, the marts written as Parquet next to the store (pipelines/spark/export.py)."""
-    import time
-
+    store = _dataset(args)
+    if args.engine == "spark":
+        return _build_on_spark(store, args.spark_remote)
+    if args.spark_remote:
+        raise UsageError("--spark-remote goes with --engine spark")
     from pipelines.engine import Engine
 
-    store = _dataset(args)
     started = time.perf_counter()
-    if args.engine == "duckdb":
-        if args.spark_remote:
-            raise UsageError("--spark-remote goes with --engine spark")
-        engine = Engine(store=store)
-        how = engine.last_refresh
-        engine.close()
-        print(
-            f"marts of {store.dataset!r} on DuckDB: {how} ({time.perf_counter() - started:.1f} s)"
-        )
-        return 0
+    engine = Engine(store=store)
+    how, spark = engine.last_refresh, engine.spark_marts
+    engine.close()
+    if how == "spark":
+        print(f"marts of {store.dataset!r}: nothing to build on DuckDB, {spark}")
+    else:
+        took = time.perf_counter() - started
+        print(f"marts of {store.dataset!r} on DuckDB: {how} ({took:.1f} s)")
+    return 0
+
+
+def _build_on_spark(store: Store, remote: str | None) -> int:
     _spark_engine_class()  # the requirements, checked first
     from pipelines.shifts import calendar_for
     from pipelines.spark import export
     from pipelines.spark.engine import spark_build
 
+    started = time.perf_counter()
     calendar, problem = calendar_for(store.root)
     if problem:
         raise InputError(problem)
-    built = spark_build(store, calendar, remote=args.spark_remote)
-    marts = export.write(store.root, built, calendar.digest)
-    built.close()
-    where = args.spark_remote or "a local Spark session"
+    built = spark_build(store, calendar, remote=remote)
+    try:
+        marts = export.write(store.root, built, calendar.digest)
+    finally:
+        built.close()
     print(
-        f"marts of {store.dataset!r} built on {where} from {len(built.batches)} batch(es) in "
-        f"{time.perf_counter() - started:.1f} s: {len(marts.manifest['tables'])} tables "
-        f"written to {printable(marts.folder / marts.build)}"
+        f"marts of {store.dataset!r} built on {remote or 'a local Spark session'} from "
+        f"{len(built.batches)} batch(es) in {time.perf_counter() - started:.1f} s: "
+        f"{len(marts.manifest['tables'])} tables written to {printable(marts.folder / marts.build)}"
     )
     return 0
 

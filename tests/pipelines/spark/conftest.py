@@ -12,23 +12,22 @@ import warnings
 import pandas as pd
 import pytest
 
+from pipelines import Engine
+from pipelines.store import Store
 from tests.conftest import write_csvs
 
-if importlib.util.find_spec("pyspark") is None:
-    pytest.skip(
-        "pyspark is not installed (pip install -r requirements-spark.txt; make test does)",
-        allow_module_level=True,
-    )
-if shutil.which("java") is None:
-    pytest.skip(
-        "no Java runtime for a local Spark (make test installs default-jre-headless)",
-        allow_module_level=True,
-    )
 
-from pipelines import Engine  # noqa: E402
-from pipelines.spark.engine import SparkEngine  # noqa: E402
-from pipelines.spark.session import QUIET, spark_session  # noqa: E402
-from pipelines.store import Store  # noqa: E402
+def spark_missing() -> str | None:
+    """Why the Spark tests cannot run here (None: they can)."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed (pip install -r requirements-spark.txt; make test does)"
+    if shutil.which("java") is None:
+        return "no Java runtime for a local Spark (make test installs default-jre-headless)"
+    return None
+
+
+# each test module of this folder starts: if SPARK_MISSING: pytest.skip(SPARK_MISSING, …)
+SPARK_MISSING = spark_missing()
 
 RUNS_1 = """
     run_id,plant,line,product,production_type,start_time,end_time,planned_qty,produced_qty,good_qty,scrap_qty,planned_time_min,downtime_min,ideal_cycle_time_s,labor_hours
@@ -96,6 +95,8 @@ def make_small_store(root) -> Store:
 def _quiet_pandas_warning():
     """pyspark 4.3 warns that it does not fully support pandas 3: what it returns is checked
     against DuckDB here instead."""
+    from pipelines.spark.session import QUIET
+
     for message in QUIET:
         warnings.filterwarnings("ignore", message=message)
 
@@ -103,6 +104,8 @@ def _quiet_pandas_warning():
 @pytest.fixture(scope="session")
 def spark():
     """The one local Spark session of the suite (its JVM starts once)."""
+    from pipelines.spark.session import spark_session
+
     return spark_session()
 
 
@@ -114,6 +117,8 @@ def small_store(tmp_path_factory) -> Store:
 @pytest.fixture(scope="session")
 def small_engines(small_store, spark):
     """(DuckDB engine, Spark engine) over the small store."""
+    from pipelines.spark.engine import SparkEngine
+
     duck = Engine(store=small_store)
     on_spark = SparkEngine(small_store)
     yield duck, on_spark

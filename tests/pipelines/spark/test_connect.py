@@ -13,11 +13,17 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pyspark
 import pytest
 
-from pipelines import KpiQuery
-from tests.conftest import cli
+from tests.pipelines.spark.conftest import SPARK_MISSING
+
+if SPARK_MISSING:
+    pytest.skip(SPARK_MISSING, allow_module_level=True)
+
+import pyspark  # noqa: E402
+
+from pipelines import KpiQuery  # noqa: E402
+from tests.conftest import cli  # noqa: E402
 
 
 def _free_port() -> int:

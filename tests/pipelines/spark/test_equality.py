@@ -8,9 +8,14 @@ from datetime import date
 
 import pytest
 
-from pipelines import KpiQuery
-from pipelines.spark.engine import SparkEngine
-from tests.pipelines.spark.conftest import assert_same
+from tests.pipelines.spark.conftest import SPARK_MISSING
+
+if SPARK_MISSING:
+    pytest.skip(SPARK_MISSING, allow_module_level=True)
+
+from pipelines import KpiQuery  # noqa: E402
+from pipelines.spark.engine import SparkEngine  # noqa: E402
+from tests.pipelines.spark.conftest import assert_same  # noqa: E402
 
 QUERIES = {
     "every KPI": (KpiQuery.make(), False),

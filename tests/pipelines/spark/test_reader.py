@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pyspark.sql import types as T
+import pytest
 
-from pipelines.contract import load
-from pipelines.spark.reader import register_staging, spark_schema
+from tests.pipelines.spark.conftest import SPARK_MISSING
+
+if SPARK_MISSING:
+    pytest.skip(SPARK_MISSING, allow_module_level=True)
+
+from pyspark.sql import types as T  # noqa: E402
+
+from pipelines.contract import load  # noqa: E402
+from pipelines.spark.reader import register_staging, spark_schema  # noqa: E402
 
 
 def test_the_schema_comes_from_the_contract_with_timestamps_without_zone():

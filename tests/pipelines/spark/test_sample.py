@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines import Engine, KpiQuery
-from pipelines.spark.engine import SparkEngine
-from pipelines.store import Store
-from tests.conftest import ROOT
-from tests.pipelines.spark.conftest import assert_same
+from tests.pipelines.spark.conftest import SPARK_MISSING
+
+if SPARK_MISSING:
+    pytest.skip(SPARK_MISSING, allow_module_level=True)
+
+from pipelines import Engine, KpiQuery  # noqa: E402
+from pipelines.spark.engine import SparkEngine  # noqa: E402
+from pipelines.store import Store  # noqa: E402
+from tests.conftest import ROOT  # noqa: E402
+from tests.pipelines.spark.conftest import assert_same  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,20 @@ from __future__ import annotations
 import json
 import shutil
 
-from pipelines import Engine, KpiQuery
-from pipelines.cli import main
-from pipelines.store import Store
-from tests.conftest import write_csvs
-from tests.pipelines.spark.conftest import assert_same
+import pytest
+
+from tests.pipelines.spark.conftest import SPARK_MISSING
+
+if SPARK_MISSING:
+    pytest.skip(SPARK_MISSING, allow_module_level=True)
+
+from pipelines import Engine, KpiQuery  # noqa: E402
+from pipelines.cli import main  # noqa: E402
+from pipelines.marts.persist import fingerprint  # noqa: E402
+from pipelines.spark import export  # noqa: E402
+from pipelines.store import Store  # noqa: E402
+from tests.conftest import write_csvs  # noqa: E402
+from tests.pipelines.spark.conftest import assert_same  # noqa: E402
 
 
 def test_duckdb_serves_the_marts_spark_built(small_store, small_engines, spark, tmp_path, capsys):
@@ -43,5 +52,37 @@ def test_duckdb_serves_the_marts_spark_built(small_store, small_engines, spark, 
         # csat: scores 5, 2, 4 and now 1: two satisfied (4–5) of four responses
         csat = served.kpis(KpiQuery.make(kpis=["csat"])).iloc[0]
         assert (csat["numerator"], csat["denominator"]) == (2, 4)
+
+        # built again on Spark: served again (the build before it is kept for its readers)
+        assert main(["build", "--engine", "spark", "--store", str(store.root)]) == 0
+        assert served.refresh() and served.last_refresh == "spark"
+        csat = served.kpis(KpiQuery.make(kpis=["csat"])).iloc[0]
+        assert (csat["numerator"], csat["denominator"]) == (2, 4)
+        builds = [p for p in (store.root / ".marts-spark").iterdir() if p.is_dir()]
+        assert len(builds) == 2
     finally:
         served.close()
+
+
+def test_a_spark_build_of_other_batches_calendar_or_definitions_is_not_served(tmp_path):
+    manifest = {"format": export.FORMAT, "build": "b", "built_at": "2026-03-10T06:00:00+00:00"}
+    manifest |= {"batches": ["b1", "b2"], "shifts": "s1", "fingerprint": fingerprint()}
+    marts = export.SparkMarts(tmp_path, manifest | {"tables": {}})
+    assert marts.mismatch(("b1", "b2"), "s1") is None
+    assert marts.mismatch(("b1", "b3"), "s1") == "1 batch(es) added and 1 removed since"
+    assert marts.mismatch(("b1", "b2"), "s2") == "the shift calendar changed since"
+    other = export.SparkMarts(tmp_path, manifest | {"fingerprint": "another contract"})
+    assert "other definitions" in other.mismatch(("b1", "b2"), "s1")
+    assert export.read(tmp_path) is None  # no build
+    (tmp_path / export.FOLDER).mkdir()
+    (tmp_path / export.FOLDER / export.MANIFEST).write_text("{half a manifest")
+    assert export.read(tmp_path) is None
+
+
+def test_the_spark_options_are_refused_where_they_do_not_apply(small_store, capsys):
+    store = str(small_store.root)
+    assert main(["kpis", "--store", store, "--spark-remote", "sc://127.0.0.1:1"]) == 2
+    assert "--spark-remote goes with --engine spark" in capsys.readouterr().err
+    assert main(["kpis", "--engine", "spark", "--data", store]) == 2
+    assert "reads a store (--store), not a folder of CSVs" in capsys.readouterr().err
+    assert main(["build", "--store", store, "--spark-remote", "sc://127.0.0.1:1"]) == 2
