@@ -4,7 +4,8 @@ Andon's SQL (the marts, the views' SQL files, the generated KPI query) is writte
 kept to a portable subset. `render(sql, "duckdb")` returns it as it is (no cost on the hot path);
 `render(sql, "spark")` transpiles it with sqlglot (DuckDB → Spark SQL, every identifier in
 backticks, `$name` parameters as Spark's named `:name`) plus the rewrites sqlglot does not do, each
-a small function below: ISO weekday, day differences, exact percentiles and decimal literals.
+a small function below: ISO weekday, day differences, exact percentiles, decimal literals and
+unions by name.
 
 `check_portable` rejects, naming it, a construct Spark has not or sqlglot drops or mistranslates
 (an ASOF join, date - date, positional parameters, read_parquet …); rendering for Spark checks
@@ -98,11 +99,14 @@ def positional_parameter(node: exp.Expression) -> str | None:
 def file_reader(node: exp.Expression) -> str | None:
     if isinstance(node, exp.ReadParquet | exp.ReadCSV):
         name = "read_parquet" if isinstance(node, exp.ReadParquet) else "read_csv"
-        return (
-            f"{name}(…) (sqlglot drops a list of files): read the store with the engine's "
-            "reader, files from the manifests"
-        )
-    return None
+    elif isinstance(node, exp.Anonymous) and re.match(r"read_|parquet_scan", node.name.lower()):
+        name = node.name.lower()
+    else:
+        return None
+    return (
+        f"{name}(…) (sqlglot drops a list of files): read the store with the engine's reader, "
+        "files from the manifests"
+    )
 
 
 def create_or_replace_table(node: exp.Expression) -> str | None:
@@ -161,7 +165,9 @@ def sunday_weekday(node: exp.Expression) -> str | None:
 
 
 def percentile_within_group(node: exp.Expression) -> str | None:
-    if isinstance(node, exp.WithinGroup):
+    if isinstance(node, exp.WithinGroup) and isinstance(
+        node.this, exp.PercentileCont | exp.PercentileDisc
+    ):
         return (
             "percentile … within group (sqlglot renders Spark's approximate percentile): "
             "quantile_cont(x, q)"

@@ -15,7 +15,7 @@ final as (
     left join shift_minutes as minutes
         on minutes.isodow = isodow(stops.start_time)
         and minutes.minute = hour(stops.start_time) * 60 + minute(stops.start_time)
-        and minutes.at_midnight = (stops.start_time = date_trunc('day', stops.start_time))
+        and minutes.at_midnight = (stops.start_time = cast(cast(stops.start_time as date) as timestamp))
 )
 
 select * from final

@@ -11,7 +11,7 @@ placed as (
     left join shift_minutes as minutes
         on minutes.isodow = isodow(runs.start_time)
         and minutes.minute = hour(runs.start_time) * 60 + minute(runs.start_time)
-        and minutes.at_midnight = (runs.start_time = date_trunc('day', runs.start_time))
+        and minutes.at_midnight = (runs.start_time = cast(cast(runs.start_time as date) as timestamp))
 ),
 
 final as (

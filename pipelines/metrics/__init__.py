@@ -299,41 +299,49 @@ def _columns(g: Group) -> list[str]:
     return [quote(c) for c in g.columns().values()]
 
 
-def _pick(exprs: list[str], kpi: str = "kpi._kpi") -> str:
-    """The expression of the row's KPI (`kpi`: its position; `exprs[i]`: the i-th KPI's), KPIs
-    with the same expression together; NULL for a KPI whose expression is null."""
-    kpis: dict[str, list[str]] = {}
-    for i, sql in enumerate(exprs):
-        if sql != "null":
-            kpis.setdefault(sql, []).append(str(i))
-    whens = " ".join(f"when {kpi} in ({', '.join(ids)}) then {sql}" for sql, ids in kpis.items())
-    return f"case {whens} end" if whens else "null"
+def _pick(exprs: list[str], kind: str) -> tuple[str, list[str]]:
+    """A column that takes the expression of the row's KPI (`exprs[i]`: the i-th KPI's): a CASE
+    over `kind`, the column of the KPI list saying which of the distinct expressions is the KPI's
+    (NULL for a KPI whose expression is null); and each KPI's `kind` value."""
+    distinct = list(dict.fromkeys(e for e in exprs if e != "null"))
+    kinds = ["null" if e == "null" else str(distinct.index(e)) for e in exprs]
+    whens = " ".join(f"when {i} then {e}" for i, e in enumerate(distinct))
+    return (f"case {kind} {whens} end" if whens else "null"), kinds
 
 
 def _final(rows: list[list[str]], by: tuple[str, ...], counts: list[str], grouped: bool) -> str:
     """The long result in one pass: each group key's row joined to the list of KPIs, each column
-    picking the KPI's expression (the i-th KPI's is rows[i]), then the KPI's value from its
-    numerator and denominator."""
+    picking the KPI's expression (the i-th KPI's is rows[i]; the list says which, so that KPIs
+    with the same expression share it), then the KPI's value from its numerator and denominator."""
     names = ["numerator", "denominator", "numerator_rows", "denominator_rows", *counts]
     types = ["double", "double", "bigint", "bigint"] + ["bigint"] * len(counts)
-    sides = [
-        f"cast({_pick([row[i + 3] for row in rows])} as {typ}) as {quote(name)}"
+    columns = [
+        (quote(name), typ, [r[i + 3] for r in rows])
         for i, (name, typ) in enumerate(zip(names, types, strict=True))
     ]
     if grouped:
-        sides.append(f"{_pick([row[1] for row in rows])} as _present")
-    ids = ", ".join(f"({i}, {row[0]})" for i, row in enumerate(rows))
+        columns.append(("_present", None, [r[1] for r in rows]))
+    sides, kinds = [], []
+    for j, (name, typ, exprs) in enumerate(columns):
+        sql, kind = _pick(exprs, f"kpi._k{j}")
+        sides.append(f"{f'cast({sql} as {typ})' if typ else sql} as {name}")
+        kinds.append(kind)
+    value, value_kind = _pick([r[2] for r in rows], "sides._value")
+    kinds.append(value_kind)
+    kpis = ", ".join(
+        "(" + ", ".join([r[0], *[k[i] for k in kinds]]) + ")" for i, r in enumerate(rows)
+    )
+    aliases = ", ".join(["metric", *[f"_k{j}" for j in range(len(columns))], "_value"])
     keys = ", ".join(["_window", "_period", *[quote(d) for d in by]])
-    value = f"cast({_pick([row[2] for row in rows], 'sides._kpi')} as double) as {quote('value')}"
-    columns = ", ".join(["metric", keys, "days", value, *[quote(n) for n in names]])
+    value = f"cast({value} as double) as {quote('value')}"
     body = ",\n            ".join(sides)
     return f"""
-    select {columns}
+    select metric, {keys}, days, {value}, {", ".join(quote(n) for n in names)}
     from (
-        select kpi._kpi, kpi.metric, {keys}, days,
+        select kpi.metric, kpi._value, {keys}, days,
             {body}
         from joined
-        cross join (values {ids}) as kpi(_kpi, metric)
+        cross join (values {kpis}) as kpi({aliases})
     ) as sides{" where _present" if grouped else ""}"""
 
 

@@ -141,6 +141,7 @@ def test_a_date_minus_days_is_portable_not_a_date_minus_a_date():
         ("select * from t where x = $1", r"positional parameter \$1"),
         ("select * from t where x = ?", r"positional parameter \?"),
         ("select * from read_parquet(['a.parquet', 'b.parquet'])", "read_parquet"),
+        ("select * from read_json('a.json')", "read_json"),
         ("create or replace table x as select 1", "create or replace table"),
         ("select * from t qualify row_number() over (partition by k order by b) = 1", "qualify"),
         ("select * exclude (a) from t", r"\* exclude"),
