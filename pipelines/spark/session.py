@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import threading
 import warnings
 from pathlib import Path
@@ -69,6 +70,7 @@ def _stop_remote_sessions() -> None:
 def _local() -> SparkSession:
     memory = os.environ.get("ANDON_SPARK_MEMORY", "1g")
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # a local Spark listens on loopback only
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # its Python workers: this venv's
     builder = (
         SparkSession.builder.master(os.environ.get("ANDON_SPARK_MASTER", LOCAL_MASTER))
         .appName("andon")

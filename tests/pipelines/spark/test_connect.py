@@ -39,13 +39,13 @@ def _listening(port: int) -> bool:
 
 @pytest.fixture
 def connect_server(tmp_path):
-    """sc://127.0.0.1:PORT of a Spark Connect server (local[1]) run in the foreground
+    """sc://127.0.0.1:PORT of a Spark Connect server (local[2]) run in the foreground
     (start-connect-server.sh --wait) in its own process group, stopped at the end."""
     port = _free_port()
     script = Path(pyspark.__file__).parent / "sbin" / "start-connect-server.sh"
     env = dict(os.environ, SPARK_LOG_DIR=str(tmp_path / "logs"), SPARK_PID_DIR=str(tmp_path))
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115 (closed below)
-    args = ["--wait", "--master", "local[1]", "--driver-memory", "512m"]
+    args = ["--wait", "--master", "local[2]", "--driver-memory", "512m"]
     args += ["--conf", "spark.connect.grpc.binding.address=127.0.0.1"]
     args += [
         "--conf",
