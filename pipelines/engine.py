@@ -234,9 +234,15 @@ class Engine:
                 self._con = None
             return False
         con = self._new_connection()
-        self._staging_views(con, self.store.batches())
-        spark_export.serve(con, marts)
-        self.info = self._data_info(con)
+        try:
+            self._staging_views(con, self.store.batches())
+            spark_export.serve(con, marts)
+            info = self._data_info(con)
+        except duckdb.Error as e:  # a file of the build removed or damaged: build here instead
+            con.close()
+            self.spark_marts = f"the marts Spark built at {marts.built_at} cannot be read ({e})"
+            return False
+        self.info = info
         old, self._con = self._con, con
         self._version, self.last_refresh, self._serving_spark = version, "spark", True
         self.spark_marts = f"serving the marts Spark built at {marts.built_at}"

@@ -53,6 +53,7 @@ class SparkCursor:
         return rows
 
     def close(self) -> None:
+        """Drop the result (the session stays: it is the build's)."""
         self._frame = self._rows = None
 
     def _result(self) -> DataFrame:
@@ -75,9 +76,11 @@ class SparkBuild:
         self.tables = tables  # {name: cached frame} of every table built (pipelines.spark.build)
 
     def cursor(self) -> SparkCursor:
+        """A cursor on this build's session."""
         return SparkCursor(self.spark)
 
     def execute(self, sql: str, params: dict | None = None) -> SparkCursor:
+        """One statement on a new cursor (as DuckDB's connection.execute)."""
         return self.cursor().execute(sql, params)
 
     def close(self) -> None:

@@ -70,7 +70,7 @@ class SparkMarts:
         if m["shifts"] != shifts:
             return "the shift calendar changed since"
         if m["fingerprint"] != fingerprint():
-            return "it was built with other definitions (contract or marts' SQL)"
+            return "the contract or the marts' SQL changed since"
         return None
 
 

@@ -63,6 +63,20 @@ def test_duckdb_serves_the_marts_spark_built(small_store, small_engines, spark, 
     finally:
         served.close()
 
+    # a build whose files cannot be read: built here, and said so
+    manifest = json.loads((store.root / ".marts-spark" / "manifest.json").read_text())
+    mart = store.root / ".marts-spark" / manifest["build"] / "fct_feedback_daily"
+    for part in mart.glob("*.parquet"):
+        part.write_bytes(b"not parquet")
+    again = Engine(store=store)
+    try:
+        assert again.last_refresh != "spark"
+        assert "cannot be read" in again.spark_marts
+        csat = again.kpis(KpiQuery.make(kpis=["csat"])).iloc[0]
+        assert (csat["numerator"], csat["denominator"]) == (2, 4)
+    finally:
+        again.close()
+
 
 def test_a_spark_build_of_other_batches_calendar_or_definitions_is_not_served(tmp_path):
     manifest = {"format": export.FORMAT, "build": "b", "built_at": "2026-03-10T06:00:00+00:00"}
@@ -72,7 +86,7 @@ def test_a_spark_build_of_other_batches_calendar_or_definitions_is_not_served(tm
     assert marts.mismatch(("b1", "b3"), "s1") == "1 batch(es) added and 1 removed since"
     assert marts.mismatch(("b1", "b2"), "s2") == "the shift calendar changed since"
     other = export.SparkMarts(tmp_path, manifest | {"fingerprint": "another contract"})
-    assert "other definitions" in other.mismatch(("b1", "b2"), "s1")
+    assert other.mismatch(("b1", "b2"), "s1") == "the contract or the marts' SQL changed since"
     assert export.read(tmp_path) is None  # no build
     (tmp_path / export.FOLDER).mkdir()
     (tmp_path / export.FOLDER / export.MANIFEST).write_text("{half a manifest")
