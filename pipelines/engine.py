@@ -228,10 +228,7 @@ class Engine:
             self.spark_marts = why and (
                 f"the marts Spark built at {marts.built_at} are not served ({why}): built here"
             )
-            if self._serving_spark:  # back to building: the next build starts afresh
-                self._serving_spark = False
-                self._con.close()
-                self._con = None
+            self._stop_serving_spark()
             return False
         con = self._new_connection()
         try:
@@ -240,7 +237,10 @@ class Engine:
             info = self._data_info(con)
         except duckdb.Error as e:  # a file of the build removed or damaged: build here instead
             con.close()
-            self.spark_marts = f"the marts Spark built at {marts.built_at} cannot be read ({e})"
+            self.spark_marts = (
+                f"the marts Spark built at {marts.built_at} cannot be read ({e}): built here"
+            )
+            self._stop_serving_spark()
             return False
         self.info = info
         old, self._con = self._con, con
@@ -249,6 +249,14 @@ class Engine:
         if old is not None:
             old.close()
         return True
+
+    def _stop_serving_spark(self) -> None:
+        """Close the connection that served a Spark build: the next build starts afresh (the
+        persisted marts open their own file)."""
+        if self._serving_spark:
+            self._serving_spark = False
+            self._con.close()
+            self._con = None
 
     def _sync_persisted(self, version: tuple[str, ...]) -> None:
         """Bring the persisted marts to the store's batches: the batches added or removed since,
