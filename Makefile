@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STORE  ?= data
 PORT   ?= 8501
 
-.PHONY: run test store venv dev-venv chromium lint format bench sample clean-store
+.PHONY: run test store venv dev-venv spark-venv chromium java lint format bench sample clean-store
 
 $(BIN)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,14 @@ $(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# the Spark engine's extras (pipelines/spark): for the tests and `--engine spark`, never for `make run`
+$(BIN)/.spark: $(BIN)/.runtime requirements-spark.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-spark.txt
+	touch $@
+
 venv: $(BIN)/.runtime
 dev-venv: $(BIN)/.dev
+spark-venv: $(BIN)/.spark
 
 # the embedded store, built from the committed sample plant on first use
 $(STORE)/datasets/sample/batches: | $(BIN)/.runtime
@@ -46,6 +52,17 @@ chromium:
 		echo "warning: /usr/bin/chromium missing and not root: browser tests will be skipped"; \
 	fi
 
+# a Java runtime for the local Spark session of the Spark tests (Debian's default-jre-headless)
+java:
+	@if command -v java >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian default-jre-headless for the Spark tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null) \
+			|| { echo "apt-get install default-jre-headless failed"; exit 1; }; \
+	else \
+		echo "warning: java missing and not root: the Spark tests will be skipped"; \
+	fi
+
 lint: dev-venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -54,7 +71,7 @@ format: dev-venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: dev-venv chromium lint
+test: dev-venv spark-venv chromium java lint
 	$(BIN)/python -m pytest -q
 
 # benchmarks run on generated large data, outside the test suite: see docs/benchmarks.md

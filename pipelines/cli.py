@@ -1,5 +1,5 @@
-"""The command line: `python -m pipelines ingest|propose|kpis|explain|spc|batches|delete|datasets|
-targets|shifts|alerts|actions|report|access|audit`. It acts as an admin on the local store (it can
+"""The command line: `python -m pipelines ingest|propose|build|kpis|explain|spc|batches|delete|
+datasets|targets|shifts|alerts|actions|report|access|audit`. It acts as an admin on the local store (it can
 read and write the files anyway): every change goes through pipelines/access/guard.py as
 `cli_actor()`, so the audit trail records it (via "cli")."""
 
@@ -10,6 +10,7 @@ import json
 import math
 import re
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -112,6 +113,8 @@ def build_parser() -> Parser:
     k.add_argument("--grain", choices=GRAINS)
     k.add_argument("--format", choices=("table", "csv", "json"), default="table")
     _dataset_arg(k)
+    _engine_args(k)
+    _build_parser(sub)
     _explain_parser(sub)
 
     b = sub.add_parser("batches", help="list a dataset's batches")
@@ -162,6 +165,31 @@ def build_parser() -> Parser:
 
 
 _ONE_DATASET = "(default: the store's only dataset, else `default`)"
+
+
+def _engine_args(parser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="where the marts are built and the KPIs computed (spark: requirements-spark.txt)",
+    )
+    parser.add_argument(
+        "--spark-remote",
+        metavar="sc://HOST:PORT",
+        help="a Spark Connect server (with --engine spark; default: a local Spark session)",
+    )
+
+
+def _build_parser(sub) -> None:
+    b = sub.add_parser(
+        "build",
+        help="build a dataset's marts now (spark: on Spark, written as Parquet next to the "
+        "store for the DuckDB engine to serve)",
+    )
+    b.add_argument("--store", type=Path, default=DEFAULT_STORE, metavar="DIR")
+    _dataset_arg(b)
+    _engine_args(b)
 
 
 def _dataset_arg(parser, text: str = f"the dataset {_ONE_DATASET}") -> None:
@@ -459,9 +487,26 @@ def _clean(v):
     return v
 
 
+def _spark_engine_class():
+    """SparkEngine, or an InputError saying how to install what it needs."""
+    try:
+        from pipelines.spark.engine import SparkEngine
+    except ImportError as e:
+        raise InputError(
+            f"--engine spark needs PySpark ({e.name} is missing): "
+            "pip install -r requirements-spark.txt (and a Java runtime)"
+        ) from None
+    return SparkEngine
+
+
 def _engine(args):
     from pipelines.engine import Engine
 
+    spark = getattr(args, "engine", "duckdb") == "spark"
+    if getattr(args, "spark_remote", None) and not spark:
+        raise UsageError("--spark-remote goes with --engine spark")
+    if args.data and spark:
+        raise UsageError("--engine spark reads a store (--store), not a folder of CSVs (--data)")
     if args.data:
         engine = Engine.from_csv_dir(args.data)
         for table, n in engine.csv_rejects.items():
@@ -473,7 +518,13 @@ def _engine(args):
         root = args.store or DEFAULT_STORE
         if not Path(root).is_dir():
             raise InputError(f"{root}: no store here (run `python -m pipelines ingest` first)")
-        engine = Engine(store=_dataset(args, root))
+        store = _dataset(args, root)
+        if spark:
+            engine = _spark_engine_class()(store, remote=args.spark_remote)
+        else:
+            engine = Engine(store=store)
+        if engine.spark_marts and engine.last_refresh != "spark":
+            print(f"note: {engine.spark_marts}", file=sys.stderr)
     if engine.calendar_problem:  # days and shifts depend on it: no numbers from another calendar
         raise InputError(engine.calendar_problem)
     return engine
@@ -525,6 +576,51 @@ def cmd_kpis(args) -> int:
         _print_csv(records, keys)
     else:
         _print_table(engine.resolve_query(q), records, keys)
+    return 0
+
+
+def cmd_build(args) -> int:
+    """Build the dataset's marts: on DuckDB, its persisted marts file (pipelines/marts/persist.py);
+    on Spark, the marts written as Parquet next to the store (pipelines/spark/export.py)."""
+    store = _dataset(args)
+    if args.engine == "spark":
+        return _build_on_spark(store, args.spark_remote)
+    if args.spark_remote:
+        raise UsageError("--spark-remote goes with --engine spark")
+    from pipelines.engine import Engine
+
+    started = time.perf_counter()
+    engine = Engine(store=store)
+    how, spark = engine.last_refresh, engine.spark_marts
+    engine.close()
+    if how == "spark":
+        print(f"marts of {store.dataset!r}: nothing to build on DuckDB, {spark}")
+    else:
+        took = time.perf_counter() - started
+        print(f"marts of {store.dataset!r} on DuckDB: {how} ({took:.1f} s)")
+    return 0
+
+
+def _build_on_spark(store: Store, remote: str | None) -> int:
+    _spark_engine_class()  # the requirements, checked first
+    from pipelines.shifts import calendar_for
+    from pipelines.spark import export
+    from pipelines.spark.engine import spark_build
+
+    started = time.perf_counter()
+    calendar, problem = calendar_for(store.root)
+    if problem:
+        raise InputError(problem)
+    built = spark_build(store, calendar, remote=remote)
+    try:
+        marts = export.write(store.root, built, calendar.digest)
+    finally:
+        built.close()
+    print(
+        f"marts of {store.dataset!r} built on {remote or 'a local Spark session'} from "
+        f"{len(built.batches)} batch(es) in {time.perf_counter() - started:.1f} s: "
+        f"{len(marts.manifest['tables'])} tables written to {printable(marts.folder / marts.build)}"
+    )
     return 0
 
 
@@ -1046,6 +1142,7 @@ def main(argv: list[str] | None = None) -> int:
         return {
             "ingest": cmd_ingest,
             "kpis": cmd_kpis,
+            "build": cmd_build,
             "explain": cmd_explain,
             "batches": cmd_batches,
             "delete": cmd_delete,

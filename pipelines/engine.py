@@ -25,6 +25,7 @@ from pipelines.marts.persist import MartsFile, empty_stg_sql, synced
 from pipelines.metrics import GRAINS, ResolvedKpi, as_float, kpi_sql, params_for, verdict
 from pipelines.semantic import rows_sql, scope_reason
 from pipelines.shifts import FILE_NAME, SHIFT, Calendar, calendar_for
+from pipelines.spark import export as spark_export
 from pipelines.staging import quote
 from pipelines.staging.sources import InputError, open_source, stage
 from pipelines.store import Store
@@ -90,6 +91,8 @@ class DataInfo:
 class Engine:
     """KPIs over a store (refreshing as batches land) or over a folder of canonical CSVs."""
 
+    serves_spark_marts = True  # serve the dataset's Spark build when it is up to date
+
     def __init__(
         self,
         store: Store | None = None,
@@ -110,8 +113,14 @@ class Engine:
         self._version: tuple[str, ...] | None = None
         self.info = DataInfo(None, None, None)
         self.csv_rejects: dict[str, int] = {}
-        # how the last refresh went: 'full' | 'incremental' | 'unchanged' | 'temporary'
+        # how the last refresh went: 'full' | 'incremental' | 'unchanged' | 'temporary' |
+        # 'spark' (serving the marts Spark built: pipelines/spark/export.py)
         self.last_refresh: str | None = None
+        # a sentence on the dataset's Spark build (None: it has none): served, or why not
+        self.spark_marts: str | None = None
+        self._spark_build: spark_export.SparkMarts | None = None
+        self._spark_stat: tuple | None = ()
+        self._serving_spark = False
         self._memo: dict[str, tuple] = {}
         # the engines of some plants' people (Engine.scoped), one per plant set
         self._scopes: dict[frozenset[str], Engine] = {}
@@ -188,6 +197,8 @@ class Engine:
         with self._lock:
             if version == self._version:
                 return False
+            if self._serve_spark_marts(version):
+                return True
             if self._marts_file is not None:
                 self._sync_persisted(version)
                 return True
@@ -206,6 +217,46 @@ class Engine:
             if old is not None:
                 old.close()
         return True
+
+    def _serve_spark_marts(self, version: tuple[str, ...]) -> bool:
+        """Serve the marts Spark built (views over their Parquet files, staging as always) when
+        they reflect the dataset as it is; else say why not in `spark_marts` and return False
+        (the caller builds as without them)."""
+        marts = self._spark_build
+        why = marts and marts.mismatch(self.store.version(), self.calendar.digest)
+        if marts is None or why:
+            self.spark_marts = why and (
+                f"the marts Spark built at {marts.built_at} are not served ({why}): built here"
+            )
+            self._stop_serving_spark()
+            return False
+        con = self._new_connection()
+        try:
+            self._staging_views(con, self.store.batches())
+            spark_export.serve(con, marts)
+            info = self._data_info(con)
+        except duckdb.Error as e:  # a file of the build removed or damaged: build here instead
+            con.close()
+            self.spark_marts = (
+                f"the marts Spark built at {marts.built_at} cannot be read ({e}): built here"
+            )
+            self._stop_serving_spark()
+            return False
+        self.info = info
+        old, self._con = self._con, con
+        self._version, self.last_refresh, self._serving_spark = version, "spark", True
+        self.spark_marts = f"serving the marts Spark built at {marts.built_at}"
+        if old is not None:
+            old.close()
+        return True
+
+    def _stop_serving_spark(self) -> None:
+        """Close the connection that served a Spark build: the next build starts afresh (the
+        persisted marts open their own file)."""
+        if self._serving_spark:
+            self._serving_spark = False
+            self._con.close()
+            self._con = None
 
     def _sync_persisted(self, version: tuple[str, ...]) -> None:
         """Bring the persisted marts to the store's batches: the batches added or removed since,
@@ -239,12 +290,30 @@ class Engine:
                 self._marts_file = None
 
     def _store_version(self) -> tuple[str, ...]:
-        """The batches read (or "csv") and the shift calendar: a change of either rebuilds."""
+        """The batches read (or "csv"), the shift calendar and the Spark build of the dataset
+        (pipelines/spark/export.py): a change of any rebuilds."""
         shifts = (f"shifts:{self._load_calendar().digest}",)
         if self.store is None:
             return ("csv", *shifts)
         shared = self.store.version() if self.include_shared else ()
-        return shared + tuple(f"private:{b}" for b in self.private) + shifts
+        spark = self._load_spark_build()
+        built = (f"spark:{spark.build}",) if spark else ()
+        return shared + tuple(f"private:{b}" for b in self.private) + shifts + built
+
+    def _load_spark_build(self) -> spark_export.SparkMarts | None:
+        """The dataset's Spark build, read again when its manifest changed (a stat per refresh);
+        None when there is none or this engine shows other batches than the shared ones."""
+        if self.private or not self.include_shared or not self.serves_spark_marts:
+            return None
+        try:
+            st = (self.store.root / spark_export.FOLDER / spark_export.MANIFEST).stat()
+            stat = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            stat = None
+        if stat != self._spark_stat:
+            self._spark_build = spark_export.read(self.store.root) if stat else None
+            self._spark_stat = stat
+        return self._spark_build
 
     def _load_calendar(self) -> Calendar:
         """The calendar, read again when its file changed (a stat per refresh)."""
@@ -292,31 +361,31 @@ class Engine:
         con.execute("set enable_progress_bar = false")
         return con
 
+    def _staging_views(self, con: duckdb.DuckDBPyConnection, shared: list) -> None:
+        """stg_<table> views over the files of the batches `shared` (the manifests, read once)
+        and the private batches: the newest batch's version of each key."""
+        for name, table in load().tables.items():
+            files = self._files(name, shared)
+            canonical = ", ".join(quote(c) for c in table.columns)
+            if not files:
+                con.execute(f"create or replace view stg_{name} as {empty_stg_sql(table)}")
+                continue
+            file_list = "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+            dedupe = ""
+            if len(files) > 1:
+                # the newest batch wins for a key that several batches carry
+                keys = ", ".join(quote(k) for k in table.key)
+                dedupe = f"qualify row_number() over (partition by {keys} order by _batch desc) = 1"
+            con.execute(
+                f"create or replace view stg_{name} as select _line, _batch, {canonical} "
+                f"from read_parquet({file_list}, union_by_name = true) {dedupe}"
+            )
+
     def _build(self) -> duckdb.DuckDBPyConnection:
         con = self._new_connection()
         reg = load()
         if self.store is not None:
-            shared = self.store.batches()  # the manifests, read once per build
-            for name, table in reg.tables.items():
-                files = self._files(name, shared)
-                canonical = ", ".join(quote(c) for c in table.columns)
-                if not files:
-                    con.execute(f"create or replace view stg_{name} as {empty_stg_sql(table)}")
-                    continue
-                file_list = (
-                    "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
-                )
-                dedupe = ""
-                if len(files) > 1:
-                    # the newest batch wins for a key that several batches carry
-                    keys = ", ".join(quote(k) for k in table.key)
-                    dedupe = (
-                        f"qualify row_number() over (partition by {keys} order by _batch desc) = 1"
-                    )
-                con.execute(
-                    f"create or replace view stg_{name} as select _line, _batch, {canonical} "
-                    f"from read_parquet({file_list}, union_by_name = true) {dedupe}"
-                )
+            self._staging_views(con, self.store.batches())
         else:
             self.csv_rejects = {}
             for name, table in reg.tables.items():
