@@ -104,9 +104,12 @@ def _quiet_pandas_warning():
 @pytest.fixture(scope="session")
 def spark():
     """The one local Spark session of the suite (its JVM starts once)."""
-    from pipelines.spark.session import spark_session
+    from pipelines.spark.session import QUIET, spark_session
 
-    return spark_session()
+    with warnings.catch_warnings():
+        for message in QUIET:
+            warnings.filterwarnings("ignore", message=message)
+        return spark_session()
 
 
 @pytest.fixture(scope="session")
