@@ -75,8 +75,9 @@ test: dev-venv spark-venv chromium java lint
 	$(BIN)/python -m pytest -q
 
 # benchmarks run on generated large data, outside the test suite: see docs/benchmarks.md
-bench: dev-venv chromium
-	$(BIN)/python benchmarks/run.py $(if $(HUGE),--huge)
+# (SPARK=1: also the marts built on Spark local[2] beside DuckDB, benchmarks/spark_build.py)
+bench: dev-venv chromium $(if $(SPARK),spark-venv java)
+	$(BIN)/python benchmarks/run.py $(if $(HUGE),--huge) $(if $(SPARK),--spark)
 	$(BIN)/python benchmarks/dashboard_big.py
 
 sample: venv

@@ -14,7 +14,9 @@ All in one run, on the same files:
   e. the peak RSS of the process after the DuckDB part;
   f. an analyst's 50 MB export through the upload path (read, map, convert, validate);
   g. growth (benchmarks/growth.py): the same measures at 1 M and 10 M runs (50 M with --huge), each
-     in its own process, with the incremental refresh, a restart and pandas and polars peers.
+     in its own process, with the incremental refresh, a restart and pandas and polars peers;
+  h. with --spark: the marts built on Spark local[2] beside DuckDB, and served by DuckDB from
+     Spark's Parquet (benchmarks/spark_build.py).
 The data folder is generated with `sample_data/generate.py --scale` when it lacks the CSVs.
 """
 
@@ -795,6 +797,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warm-runs", type=int, default=20)
     ap.add_argument("--pandas-runs", type=int, default=5)
     ap.add_argument("--huge", action="store_true", help="growth also at 50 M runs (outside CI)")
+    ap.add_argument(
+        "--spark",
+        action="store_true",
+        help="also the marts built on Spark beside DuckDB (benchmarks/spark_build.py; needs "
+        "requirements-spark.txt and Java: make bench SPARK=1)",
+    )
     args = ap.parse_args(argv)
     if args.warm_runs < 10 or args.pandas_runs < 3:
         ap.error("use at least 10 warm runs and 3 pandas runs")
@@ -822,6 +830,10 @@ def main(argv: list[str] | None = None) -> int:
     res.total_s = time.perf_counter() - t_start
     write_report(args.out, render(res) + "\n\n" + growth)
     log(f"wrote {args.out} ({res.total_s / 60:.1f} min)")
+    if args.spark:  # its own section, after the dashboard's (kept by write_report)
+        log("spark: the marts built on Spark local[2] beside DuckDB (benchmarks/spark_build.py)")
+        spark = [sys.executable, str(ROOT / "benchmarks" / "spark_build.py")]
+        subprocess.run([*spark, "--data", str(args.data), "--out", str(args.out)], check=True)
 
     failed = []
     for t in COMPARED:
