@@ -278,6 +278,10 @@ def crossover(results: list[dict]) -> list[str]:
         f"million runs; Spark {s0:.1f} s + {sc * 1e6:.1f} core-seconds per million runs: per "
         f"core, Spark spends {sc / dc:.1f}× DuckDB's time on a row, and {s0 - d0:.0f} s more "
         "on every build (its plans, its jobs).",
+        f"- Growth between the sizes (time ∝ rows^k): DuckDB k = {_k(a, b, 'duck_build_s'):.2f}, "
+        f"Spark k = {_k(a, b, 'spark_build_s'):.2f}. A k above 1 is the build outgrowing its "
+        "memory limit (ANDON_MEMORY_LIMIT, default 1 GB: DuckDB spills to disk); the straight "
+        "lines above then favour DuckDB at larger sizes.",
     ]
     for duck_cores, cluster_cores in ((2, 16), (2, 64), (32, 64), (32, 256)):
         per_duck, per_spark = dc / duck_cores, sc / cluster_cores
@@ -294,6 +298,10 @@ def crossover(results: list[dict]) -> list[str]:
             f"{(d0 + per_duck * rows) / 60:,.1f} min)."
         )
     return lines
+
+
+def _k(a: dict, b: dict, key: str) -> float:
+    return math.log(b[key] / a[key]) / math.log(b["rows"] / a["rows"])
 
 
 def markdown(results: list[dict], command: str, started: datetime) -> str:
