@@ -74,7 +74,7 @@ def tiled(data: Path, times: int, out: Path) -> Path:
     return out
 
 
-def _median(fn, n: int) -> float:
+def median_s(fn, n: int) -> float:
     out = []
     for _ in range(n):
         t = time.perf_counter()
@@ -114,18 +114,18 @@ def measure_one(data: Path) -> dict:
     q = KpiQuery.make(start=end - timedelta(days=89), end=end, filters={"plant": [plant]})
     engine.kpis(q, with_previous=True)
     res["restart_s"] = time.perf_counter() - t
-    res["query_ms"] = 1000 * _median(lambda: engine.kpis(q, with_previous=True), 10)
+    res["query_ms"] = 1000 * median_s(lambda: engine.kpis(q, with_previous=True), 10)
     three = KpiQuery.make(
         start=q.start, end=q.end, filters=q.filter_dict, kpis=["otd", "oee", "inventory_turnover"]
     )
-    res["query3_ms"] = 1000 * _median(lambda: engine.kpis(three, with_previous=True), 10)
+    res["query3_ms"] = 1000 * median_s(lambda: engine.kpis(three, with_previous=True), 10)
     for table, key in BATCHES.items():
         batch = batch_of(table, data / f"{table}.csv", work / "batch" / f"{table}.csv")
         added = Store(work / "store").ingest(batch)
-        res[f"refresh{key}_s"] = _median(engine.refresh, 1)
+        res[f"refresh{key}_s"] = median_s(engine.refresh, 1)
         Store(work / "store").delete(added.batch_id)
-        res[f"rollback{key}_s"] = _median(engine.refresh, 1)
-    res["duckdb_peak_mb"] = _peak_mb()
+        res[f"rollback{key}_s"] = median_s(engine.refresh, 1)
+    res["duckdb_peak_mb"] = peak_mb()
     res |= _peers(data, q, end)
     return res
 
@@ -140,7 +140,7 @@ def _peers(data: Path, q, as_of) -> dict:
     t = time.perf_counter()
     frames = load_csvs(data)
     out["pandas_load_s"] = time.perf_counter() - t
-    out["pandas_ms"] = 1000 * _median(
+    out["pandas_ms"] = 1000 * median_s(
         lambda: compute_kpis(frames, q.start, q.end, as_of, {"plant": [plant]}), 3
     )
     frames = None  # free the pandas frames before polars loads its own
@@ -148,14 +148,14 @@ def _peers(data: Path, q, as_of) -> dict:
     t = time.perf_counter()
     pf = polars_kpis.load(data)
     out["polars_load_s"] = time.perf_counter() - t
-    out["polars3_ms"] = 1000 * _median(
+    out["polars3_ms"] = 1000 * median_s(
         lambda: polars_kpis.compute(pf, q.start, q.end, as_of, plant), 3
     )
-    out["peak_mb"] = _peak_mb()
+    out["peak_mb"] = peak_mb()
     return out
 
 
-def _peak_mb() -> float:
+def peak_mb() -> float:
     """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited from the
     process that started it)."""
     for line in Path("/proc/self/status").read_text().splitlines():

@@ -19,7 +19,6 @@ import json
 import math
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,15 +31,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.dashboard_speed import write_section  # noqa: E402
-from benchmarks.growth import TABLES, count_rows, sliced  # noqa: E402
+from benchmarks.growth import TABLES, count_rows, median_s, peak_mb, sliced  # noqa: E402
 
 HEADING = "## Spark beside DuckDB"
 SIZES = [1_000_000, 10_000_000]
 REL_TOL = 1e-9
 
 
-def _peak_mb(pid: str = "self") -> float:
-    """A process's peak resident memory (VmHWM), MB."""
+def _vmhwm_mb(pid: str) -> float:
+    """Another process's peak resident memory (VmHWM), MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
@@ -53,7 +52,7 @@ def _jvm_peak_mb() -> float:
     for child in Path("/proc/self/task").glob("*/children"):
         for pid in child.read_text().split():
             try:
-                total += _peak_mb(pid)
+                total += _vmhwm_mb(pid)
             except OSError:
                 continue
     return total
@@ -68,13 +67,8 @@ def _query(engine):
     return KpiQuery.make(start=end - timedelta(days=89), end=end, filters={"plant": [plant]})
 
 
-def _median_ms(fn, n: int = 10) -> float:
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1000 * statistics.median(times)
+def _median_ms(fn) -> float:
+    return 1000 * median_s(fn, 10)
 
 
 def measure_duckdb(store_dir: Path) -> dict:
@@ -89,7 +83,7 @@ def measure_duckdb(store_dir: Path) -> dict:
     q = _query(engine)
     out["duck_query_ms"] = _median_ms(lambda: engine.kpis(q, with_previous=True))
     out["answers"] = _answers(engine.kpis(q, with_previous=True))
-    out["duck_peak_mb"] = _peak_mb()
+    out["duck_peak_mb"] = peak_mb()
     return out
 
 
@@ -113,7 +107,7 @@ def measure_spark(store_dir: Path) -> dict:
     export.write(store.root, built, calendar.digest)
     out["spark_write_s"] = time.perf_counter() - t
     built.close()
-    out["spark_driver_peak_mb"] = _peak_mb()
+    out["spark_driver_peak_mb"] = peak_mb()
     out["spark_jvm_peak_mb"] = _jvm_peak_mb()
     return out
 
@@ -147,7 +141,7 @@ def measure_served(store_dir: Path) -> dict:
     out = {"served_open_s": time.perf_counter() - t, "served_how": engine.last_refresh}
     out["served_query_ms"] = _median_ms(lambda: engine.kpis(q, with_previous=True))
     out["served_answers"] = _answers(first)
-    out["served_peak_mb"] = _peak_mb()
+    out["served_peak_mb"] = peak_mb()
     return out
 
 

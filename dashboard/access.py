@@ -35,9 +35,7 @@ def secrets_auth() -> dict:
     """The [auth] table of Streamlit's secrets ({} when login is not configured)."""
     try:
         auth = st.secrets.get("auth")
-    except (FileNotFoundError, OSError, ValueError, KeyError):
-        return {}
-    except Exception:  # a missing or unreadable secrets file: no login configured
+    except Exception:  # no secrets file, or one that cannot be read: no login configured
         return {}
     return dict(auth) if auth else {}
 

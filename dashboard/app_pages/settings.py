@@ -6,6 +6,7 @@ atomically and written to the audit trail (pipelines/access/guard.py)."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import streamlit as st
 from dashboard import access, chrome, state
 from dashboard import format as fmt
 from pipelines import shifts
-from pipelines.access import Refused, guard
+from pipelines.access import Actor, Refused, guard
 from pipelines.alerts import files as alert_files
 from pipelines.staging.sources import InputError
 from pipelines.store import Store
@@ -31,9 +32,9 @@ class Setting:
     file_name: str
     mime: str
     help: str
-    own: object  # Store → the dataset's own file (it may not exist)
-    in_effect: object  # Store → the file in effect (its own, else a default), or None
-    install: object  # (Store, Path, Actor) → Path
+    own: Callable[[Store], Path]  # the dataset's own file (it may not exist)
+    in_effect: Callable[[Store], Path | None]  # its own, else a default; None: none at all
+    install: Callable[[Store, Path, Actor], Path]  # pipelines.access.guard: checked, audited
 
 
 SETTINGS = (
